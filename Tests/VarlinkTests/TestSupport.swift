@@ -1,0 +1,67 @@
+import Varlink
+
+// Small helpers shared by the Varlink test suites.
+
+func utf8(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// Parses `text` as any JSON value (scalars included) and decodes it as `T`.
+func decode<T: VarlinkDecodable>(_ type: T.Type, _ text: String, strict: Bool = true) throws -> T {
+    let document = try JSONDocument(parsing: text, anyTopLevel: true)
+    return try document.decode(T.self, strict: strict)
+}
+
+/// The decoding error `text` produces as `T`, or nil when it decodes (syntax errors trap the test).
+func decodingError<T: VarlinkDecodable>(_ type: T.Type, _ text: String, strict: Bool = true) throws -> JSONDecodingError? {
+    let document = try JSONDocument(parsing: text, anyTopLevel: true)
+    do {
+        _ = try document.decode(T.self, strict: strict)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// The syntax error for `bytes`, or nil when they parse.
+func syntaxError(_ bytes: [UInt8], anyTopLevel: Bool = false) -> JSONSyntaxError? {
+    do {
+        _ = try JSONDocument(parsing: bytes, anyTopLevel: anyTopLevel)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func syntaxError(_ text: String, anyTopLevel: Bool = false) -> JSONSyntaxError? {
+    syntaxError(utf8(text), anyTopLevel: anyTopLevel)
+}
+
+/// The compact JSON text the writer produces for `value`.
+func jsonText(_ value: some VarlinkEncodable) throws -> String {
+    String(decoding: try value.jsonBytes(), as: UTF8.self)
+}
+
+/// `depth` nested arrays around nothing: `[[[...]]]`.
+func nestedArrays(_ depth: Int) -> [UInt8] {
+    [UInt8](repeating: UInt8(ascii: "["), count: depth) + [UInt8](repeating: UInt8(ascii: "]"), count: depth)
+}
+
+/// `depth` nested objects: `{"a":{"a":...{}}}`.
+func nestedObjects(_ depth: Int) -> [UInt8] {
+    Array(String(repeating: #"{"a":"#, count: depth - 1).utf8) + utf8("{}")
+        + [UInt8](repeating: UInt8(ascii: "}"), count: depth - 1)
+}
+
+/// A deterministic generator (SplitMix64), so that randomised tests replay exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
