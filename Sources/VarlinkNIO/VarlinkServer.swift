@@ -1,0 +1,262 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Varlink
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves a `VarlinkService` on a socket.
+///
+/// Each connection runs in its own task: calls on it are read in order and handled one
+/// at a time (a client may pipeline; the replies come back in order), while other
+/// connections proceed independently, so a slow or silent client holds up nobody else.
+/// A message that breaks the protocol closes its connection. A client that hangs up
+/// cancels the call it was waiting for.
+public final class VarlinkServer: Sendable {
+    public struct Configuration: Sendable {
+        /// A message larger than this closes the connection (sd-varlink uses the same 16 MiB).
+        public var maximumMessageSize: Int = 16 << 20
+        /// Stop when no connection has been open for this long; nil serves forever.
+        public var idleTimeout: Duration?
+        /// How long `shutdown()` lets open calls finish before closing their connections.
+        public var shutdownGracePeriod: Duration = .seconds(10)
+        public var logger = Logger(label: "varlink.server")
+
+        public init() {}
+    }
+
+    /// Where to listen.
+    public enum Listener: Sendable {
+        case address(VarlinkAddress)
+        /// A listening socket handed over by an activator (fd 3 under socket activation).
+        case listeningSocket(Int32)
+        /// An already connected socket (systemd's `exec:`): serve it, then stop.
+        case connectedSocket(Int32)
+    }
+
+    public let service: VarlinkService
+    public let configuration: Configuration
+    private let state = Mutex(State())
+    private let group: any EventLoopGroup
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var shuttingDown = false
+        var idleSince: ContinuousClock.Instant? = .now
+    }
+
+    public init(
+        service: VarlinkService,
+        configuration: Configuration = Configuration(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.service = service
+        self.configuration = configuration
+        self.group = group
+    }
+
+    /// Binds, then calls `onReady` (the moment to tell a supervisor: `sd_notify READY=1`),
+    /// then serves until `shutdown()`, the idle timeout, or cancellation of the task.
+    /// In-flight calls are given `shutdownGracePeriod` to finish.
+    public func run(on listener: Listener, onReady: @Sendable () -> Void = {}) async throws {
+        if case .connectedSocket(let descriptor) = listener {
+            let connection = try await ClientBootstrap(group: group)
+                .withConnectedSocket(descriptor) { channel in self.initializeConnection(channel) }
+            onReady()
+            await serve(connection)
+            return
+        }
+        let serverChannel = try await bind(listener)
+        let socketPath: String? =
+            if case .address(.unix(let path, _)) = listener { path } else { nil }
+        state.withLock { $0.listener = serverChannel.channel }
+        if state.withLock({ $0.shuttingDown }) { serverChannel.channel.close(promise: nil) }
+        onReady()
+        configuration.logger.info(
+            "listening",
+            metadata: ["varlink.address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "\(listener)")"]
+        )
+
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                if let idleTimeout = configuration.idleTimeout {
+                    group.addTask { await self.watchIdle(idleTimeout) }
+                }
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+                // No longer accepting: give open calls their grace period, then close.
+                group.addTask { await self.closeConnectionsAfterGracePeriod() }
+            }
+        } onCancel: {
+            self.shutdown()
+        }
+        if let socketPath {
+            // Only a socket file we created is removed; an activated one belongs to the activator.
+            unlink(socketPath)
+        }
+        configuration.logger.info("stopped")
+    }
+
+    /// Stops accepting connections; `run` returns once open calls are done (or the
+    /// grace period has passed).
+    public func shutdown() {
+        let listener = state.withLock { state -> (any Channel)? in
+            state.shuttingDown = true
+            return state.listener
+        }
+        listener?.close(promise: nil)
+    }
+
+    // MARK: Binding
+
+    private typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    private func bind(_ listener: Listener) async throws -> NIOAsyncChannel<Connection, Never> {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        switch listener {
+        case .address(.unix(let path, let mode)):
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) {
+                self.initializeConnection($0)
+            }
+            if let mode, chmod(path, mode_t(mode)) != 0 {
+                let error = errno
+                channel.channel.close(promise: nil)
+                throw VarlinkSocketError(operation: "chmod \(path) to \(String(mode, radix: 8))", errno: error)
+            }
+            return channel
+        case .address(.abstract(let name)):
+            let descriptor = try Sockets.listenAbstract(name)
+            return try await bootstrap.bind(descriptor) { self.initializeConnection($0) }
+        case .address(.tcp(let host, let port)):
+            return try await bootstrap.bind(host: host, port: port) { self.initializeConnection($0) }
+        case .address(.exec):
+            throw VarlinkAddressError(address: "\(listener)", reason: "exec: addresses are for clients only")
+        case .listeningSocket(let descriptor):
+            return try await bootstrap.bind(descriptor) { self.initializeConnection($0) }
+        case .connectedSocket:
+            preconditionFailure("connected sockets are served without binding")
+        }
+    }
+
+    private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<Connection> {
+        let maximum = configuration.maximumMessageSize
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(NULFrameDecoder(maximumMessageSize: maximum))
+            )
+            return try Connection(wrappingChannelSynchronously: channel)
+        }
+    }
+
+    // MARK: Connections
+
+    private func serve(_ connection: Connection) async {
+        let channel = connection.channel
+        let id = ObjectIdentifier(channel)
+        state.withLock {
+            $0.connections[id] = channel
+            $0.idleSince = nil
+        }
+        defer {
+            state.withLock {
+                $0.connections[id] = nil
+                if $0.connections.isEmpty { $0.idleSince = .now }
+            }
+        }
+        let logger = configuration.logger
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let sink = ConnectionSink(outbound: outbound, allocator: channel.allocator)
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do {
+                            for try await message in inbound {
+                                let call: VarlinkIncomingCall
+                                do {
+                                    call = try VarlinkIncomingCall(parsing: message.readableBytesView)
+                                } catch {
+                                    logger.debug("closing connection", metadata: ["varlink.reason": "\(error)"])
+                                    break
+                                }
+                                await self.service.handle(call, sink: sink)
+                            }
+                        } catch {
+                            logger.debug("connection ended", metadata: ["varlink.reason": "\(error)"])
+                        }
+                        // Whatever ended the loop, the connection is done; closing it
+                        // also ends the watcher below.
+                        channel.close(promise: nil)
+                    }
+                    group.addTask {
+                        // A peer that hangs up must not leave its call running.
+                        try? await channel.closeFuture.get()
+                    }
+                    await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch {
+            logger.debug("connection closed with error", metadata: ["varlink.reason": "\(error)"])
+        }
+    }
+
+    private func closeConnectionsAfterGracePeriod() async {
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        while ContinuousClock.now < deadline {
+            if state.withLock({ $0.connections.isEmpty }) { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let remaining = state.withLock { Array($0.connections.values) }
+        for channel in remaining { channel.close(promise: nil) }
+    }
+
+    private func watchIdle(_ timeout: Duration) async {
+        while !Task.isCancelled {
+            let (idleSince, stopping) = state.withLock { ($0.idleSince, $0.shuttingDown) }
+            if stopping { return }
+            if let idleSince, ContinuousClock.now - idleSince >= timeout {
+                configuration.logger.info("idle timeout reached")
+                shutdown()
+                return
+            }
+            let wait = idleSince.map { timeout - (ContinuousClock.now - $0) } ?? timeout
+            // Short naps: a shutdown from elsewhere must not wait for a long idle timeout.
+            try? await Task.sleep(for: max(min(wait, .milliseconds(100)), .milliseconds(5)))
+        }
+    }
+}
+
+/// Writes one connection's replies. NIO applies back-pressure: a client that does not
+/// read makes `send` wait, which holds up its own connection and nothing else.
+private struct ConnectionSink: VarlinkReplySink {
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let allocator: ByteBufferAllocator
+
+    func send(_ parameters: some VarlinkEncodable, continues: Bool) async throws {
+        var writer = JSONWriter()
+        try VarlinkReplyEncoder.encode(parameters: parameters, continues: continues, into: &writer)
+        try await outbound.write(allocator.buffer(bytes: writer.bytes))
+    }
+
+    func sendError(name: String, parameters: some VarlinkEncodable) async throws {
+        var writer = JSONWriter()
+        try VarlinkReplyEncoder.encode(errorName: name, parameters: parameters, into: &writer)
+        try await outbound.write(allocator.buffer(bytes: writer.bytes))
+    }
+}
+
+/// A socket system call failed.
+public struct VarlinkSocketError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var errno: Int32
+    public var description: String { "\(operation) failed: \(String(cString: strerror(errno)))" }
+}

@@ -1,0 +1,315 @@
+import Foundation
+import Testing
+import Varlink
+import VarlinkNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server against raw sockets, one test per hard case of the protocol notes (§11).
+@Suite(.timeLimit(.minutes(1)))
+struct ServerConformanceTests {
+    let service = TestService.makeService().0
+
+    private func path(_ address: VarlinkAddress) -> String {
+        if case .unix(let path, _) = address { return path }
+        return ""
+    }
+
+    // MARK: Framing and JSON
+
+    @Test func messagesSplitAcrossReadsAndMergedInOne() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            // Byte by byte, through a multi-byte character.
+            let call = Array(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"é😀"}}"#.utf8) + [0]
+            for byte in call {
+                client.send([byte])
+                usleep(200)
+            }
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "é😀"]])
+            // Three calls in one write.
+            client.send(
+                Array(
+                    (1...3).map { #"{"method":"org.podlink.test.Ping","parameters":{"ping":"\#($0)"}}"# }
+                        .joined(separator: "\0").utf8
+                ) + [0]
+            )
+            for number in 1...3 {
+                #expect(try await client.receiveReply() == ["parameters": ["pong": .string("\(number)")]])
+            }
+        }
+    }
+
+    @Test func whitespaceAroundTheObjectAndNULInsideStrings() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call("\n  {\"parameters\": {\"ping\": \"a\\u0000b\"}, \"method\": \"org.podlink.test.Ping\"}  \n")
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "a\u{0}b"]])
+        }
+    }
+
+    static let connectionClosers: [(String, [UInt8])] = [
+        ("invalid JSON", Array(#"{"method":"#.utf8)),
+        ("a top-level array", Array(#"["org.podlink.test.Ping"]"#.utf8)),
+        ("a top-level string", Array(#""org.podlink.test.Ping""#.utf8)),
+        ("invalid UTF-8", Array(#"{"method":"org.podlink.test.Ping","parameters":{"ping":""#.utf8) + [0xFF, 0xFE] + Array(#""}}"#.utf8)),
+        ("two flags", Array(#"{"method":"org.podlink.test.Ping","more":true,"oneway":true}"#.utf8)),
+        ("a non-boolean flag", Array(#"{"method":"org.podlink.test.Ping","more":"yes"}"#.utf8)),
+        ("an unknown unprefixed key", Array(#"{"method":"org.podlink.test.Ping","foo":1}"#.utf8)),
+        ("a missing method", Array(#"{"parameters":{}}"#.utf8)),
+        ("a non-string method", Array(#"{"method":1}"#.utf8)),
+        ("a dotless method", Array(#"{"method":"Ping"}"#.utf8)),
+        ("duplicate keys", Array(#"{"method":"org.podlink.test.Ping","method":"org.podlink.test.Ping"}"#.utf8)),
+        ("parameters that are not an object", Array(#"{"method":"org.podlink.test.Ping","parameters":[1]}"#.utf8)),
+    ]
+
+    @Test(arguments: connectionClosers)
+    func protocolViolationsCloseTheConnectionWithoutReply(_ name: String, _ message: [UInt8]) async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.send(message + [0])
+            #expect(await client.receive() == .closed, "after \(name)")
+        }
+    }
+
+    @Test func vendorKeysAreIgnoredAndFalseFlagsAccepted() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(
+                #"{"method":"org.podlink.test.Ping","parameters":{"ping":"v"},"org.example":{"x":1},"more":false,"oneway":false,"upgrade":false}"#
+            )
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "v"]])
+        }
+    }
+
+    @Test func oversizedMessageClosesTheConnection() async throws {
+        try await withServer(service, configure: { $0.maximumMessageSize = 1024 }) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.send(Array(#"{"method":"org.podlink.test.Ping","parameters":{"ping":""#.utf8))
+            client.send([UInt8](repeating: UInt8(ascii: "x"), count: 4096))
+            #expect(await client.receive() == .closed)
+        }
+    }
+
+    // MARK: Dispatch and errors
+
+    @Test func parametersAbsentNullAndEmptyAreAlike() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            for parameters in ["", #","parameters":null"#, #","parameters":{}"#] {
+                client.call(#"{"method":"org.podlink.test.Stats"\#(parameters)}"#)
+                let reply = try await client.receiveReply()
+                #expect(reply["parameters"]?["running"] == 0, "with parameters \(parameters)")
+            }
+        }
+    }
+
+    @Test func unknownInterfaceMethodAndUnimplementedMethod() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.nope.Foo"}"#)
+            #expect(
+                try await client.receiveReply()
+                    == ["error": "org.varlink.service.InterfaceNotFound", "parameters": ["interface": "org.nope"]]
+            )
+            client.call(#"{"method":"org.podlink.test.Nope"}"#)
+            #expect(
+                try await client.receiveReply()
+                    == ["error": "org.varlink.service.MethodNotFound", "parameters": ["method": "Nope"]]
+            )
+            client.call(#"{"method":"org.podlink.test.Declared"}"#)
+            #expect(
+                try await client.receiveReply()
+                    == [
+                        "error": "org.varlink.service.MethodNotImplemented",
+                        "parameters": ["method": "org.podlink.test.Declared"],
+                    ]
+            )
+            client.call(#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"x.y"}}"#)
+            #expect(try await client.receiveReply()["error"] == "org.varlink.service.InterfaceNotFound")
+        }
+    }
+
+    @Test func badParametersAnswerInvalidParameterWithThePath() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            for (parameters, path) in [
+                (#"{"ping":1}"#, "ping"),
+                (#"{}"#, "ping"),
+                (#"{"ping":"a","extra":true}"#, "extra"),
+            ] {
+                client.call(#"{"method":"org.podlink.test.Ping","parameters":\#(parameters)}"#)
+                #expect(
+                    try await client.receiveReply()
+                        == ["error": "org.varlink.service.InvalidParameter", "parameters": ["parameter": .string(path)]]
+                )
+            }
+        }
+    }
+
+    @Test func interfaceErrorsKeepTheirParameters() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Fail","parameters":{"reason":"because"}}"#)
+            #expect(try await client.receiveReply() == ["error": "org.podlink.test.Failed", "parameters": ["reason": "because"]])
+        }
+    }
+
+    @Test func getInfoListsTheServiceInterfaceFirst() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.varlink.service.GetInfo"}"#)
+            let reply = try await client.receiveReply()
+            #expect(reply["parameters"]?["interfaces"] == ["org.varlink.service", "org.podlink.test"])
+            #expect(reply["parameters"]?["vendor"] == "Podlink")
+        }
+    }
+
+    // MARK: oneway, more, pipelining
+
+    @Test func failingOnewayCallsSendNothing() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Nope","oneway":true}"#)
+            client.call(#"{"method":"org.nope.Nope","oneway":true}"#)
+            client.call(#"{"method":"org.podlink.test.Fail","parameters":{"reason":"x"},"oneway":true}"#)
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"bad":1},"oneway":true}"#)
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"next"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "next"]])
+        }
+    }
+
+    @Test func pipelinedCallsAreAnsweredInOrder() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            let calls = (0..<200).map { #"{"method":"org.podlink.test.Ping","parameters":{"ping":"\#($0)"}}"# }
+            client.send(Array(calls.joined(separator: "\0").utf8) + [0])
+            for number in 0..<200 {
+                #expect(try await client.receiveReply() == ["parameters": ["pong": .string("\(number)")]])
+            }
+        }
+    }
+
+    @Test func callsDuringAStreamWaitForItsEnd() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Count","parameters":{"count":3},"more":true}"#)
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"after"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["number": 3], "continues": true])
+            #expect(try await client.receiveReply() == ["parameters": ["number": 2], "continues": true])
+            #expect(try await client.receiveReply() == ["parameters": ["number": 1], "continues": true])
+            #expect(try await client.receiveReply() == ["parameters": ["number": 0]])
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "after"]])
+        }
+    }
+
+    @Test func moreOnAPlainMethodGivesOneReplyAndStreamingWithoutMoreGivesExpectedMore() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"m"},"more":true}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "m"]])
+            client.call(#"{"method":"org.podlink.test.Count","parameters":{"count":2}}"#)
+            #expect(try await client.receiveReply() == ["error": "org.varlink.service.ExpectedMore", "parameters": [:]])
+            // A stream with nothing to report still ends with exactly one reply.
+            client.call(#"{"method":"org.podlink.test.Count","parameters":{"count":0},"more":true}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["number": 0]])
+        }
+    }
+
+    @Test func hangingUpCancelsTheRunningCall() async throws {
+        let (service, implementation) = TestService.makeService()
+        try await withServer(service) { address, _ in
+            do {
+                let client = try RawClient(path: path(address))
+                client.call(#"{"method":"org.podlink.test.Hang"}"#)
+                try await waitUntil { implementation.counters.running.load(ordering: .relaxed) == 1 }
+            }
+            // The client is gone (its socket closed at the end of the scope above).
+            try await waitUntil { implementation.counters.cancelled.load(ordering: .relaxed) == 1 }
+            #expect(implementation.counters.running.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    @Test func aSilentClientDoesNotHoldUpOthers() async throws {
+        try await withServer(service) { address, _ in
+            let silent = try RawClient(path: path(address))
+            silent.send(Array(#"{"method":"org.podlink.test.Ping","#.utf8))
+            let hanging = try RawClient(path: path(address))
+            hanging.call(#"{"method":"org.podlink.test.Hang"}"#)
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"free"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "free"]])
+        }
+    }
+
+    // MARK: Transport
+
+    @Test func aStaleSocketFileIsReplaced() async throws {
+        let socketPath = temporarySocketPath("stale")
+        // A socket file nobody listens on, as a crashed server leaves behind.
+        let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        close(stale)
+        #expect(access(socketPath, F_OK) == 0)
+        try await withServer(service, address: .unix(path: socketPath, mode: 0o600)) { address, _ in
+            var info = stat()
+            stat(socketPath, &info)
+            #expect(info.st_mode & 0o777 == 0o600)
+            let client = try RawClient(path: socketPath)
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"fresh"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "fresh"]])
+        }
+        // The server removes the socket file it made when it stops.
+        #expect(access(socketPath, F_OK) != 0)
+    }
+
+    @Test func abstractAndTCPAddresses() async throws {
+        let name = "podlink-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        try await withServer(service, address: .abstract(name: name)) { address, _ in
+            let connection = try await VarlinkConnection.connect(to: address)
+            let client = TestAPI.Client(transport: connection)
+            #expect(try await client.ping(ping: "abstract").pong == "abstract")
+            await connection.close()
+        }
+        try await withServer(service, address: .tcp(host: "127.0.0.1", port: 0)) { _, server in
+            // Port 0 picked a free port; ask the system which.
+            _ = server
+        }
+    }
+
+    @Test func idleTimeoutStopsTheServer() async throws {
+        var configuration = VarlinkServer.Configuration()
+        configuration.idleTimeout = .milliseconds(100)
+        let server = VarlinkServer(service: service, configuration: configuration)
+        let started = ContinuousClock.now
+        try await server.run(on: .address(.unix(path: temporarySocketPath("idle"), mode: nil)))
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
+
+/// Polls `condition` until it holds, failing after `timeout`.
+func waitUntil(
+    timeout: Duration = .seconds(5),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline {
+            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
