@@ -1,0 +1,115 @@
+import Foundation
+import PodmanV1Interfaces
+import Varlink
+
+/// Decoding and encoding an io.podman ListContainers reply of 20 containers: generated
+/// code over the jansson codec, against Foundation's JSONDecoder/JSONEncoder on Codable
+/// structs of the same shape.
+enum CodecBenchmarks {
+    static func run(_ harness: inout Harness) throws {
+        print("Codec: ListContainers reply with 20 containers")
+        let reply = IoPodman.Methods.ListContainers.Reply(containers: (0..<20).map(sampleContainer))
+        var writer = JSONWriter()
+        try VarlinkReplyEncoder.encode(parameters: reply, continues: false, into: &writer)
+        let message = Array(writer.bytes.dropLast())
+        let messageData = Data(message)
+        print("  message size: \(message.count) bytes")
+
+        // Both sides must read the same thing, or the comparison means nothing.
+        let viaFoundation = try JSONDecoder().decode(FoundationReplyMessage.self, from: messageData)
+        let viaGenerated = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
+        precondition(viaGenerated == reply && viaFoundation.parameters.containers.count == 20)
+
+        let decodeGenerated = try harness.measure("decode, generated code + jansson") {
+            let decoded = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
+            precondition(decoded.containers.count == 20)
+        }
+        let decoder = JSONDecoder()
+        let decodeFoundation = try harness.measure("decode, Foundation JSONDecoder + Codable") {
+            let decoded = try decoder.decode(FoundationReplyMessage.self, from: messageData)
+            precondition(decoded.parameters.containers.count == 20)
+        }
+        harness.ratio(decodeGenerated, over: decodeFoundation, goal: 2)
+
+        let foundationValue = viaFoundation
+        let encodeGenerated = try harness.measure("encode, generated code + JSONWriter") {
+            var writer = JSONWriter(capacity: 8192)
+            try VarlinkReplyEncoder.encode(parameters: reply, continues: false, into: &writer)
+            precondition(writer.bytes.count > 1000)
+        }
+        let encoder = JSONEncoder()
+        let encodeFoundation = try harness.measure("encode, Foundation JSONEncoder + Codable") {
+            let data = try encoder.encode(foundationValue)
+            precondition(data.count > 1000)
+        }
+        harness.ratio(encodeGenerated, over: encodeFoundation, goal: 2)
+    }
+
+    static func sampleContainer(_ index: Int) -> IoPodman.Container {
+        IoPodman.Container(
+            id: String(repeating: String(index % 10), count: 64),
+            image: "localhost/busybox:latest",
+            imageid: "sha256:" + String(repeating: "ab", count: 32),
+            command: ["/bin/sh", "-c", "sleep 1000"],
+            createdat: "2026-11-29T01:06:00.123456789Z",
+            runningfor: "\(index) minutes",
+            status: index % 2 == 0 ? "running" : "exited",
+            ports: [.init(hostPort: "8080", hostIp: "0.0.0.0", protocol: "tcp", containerPort: "80")],
+            rootfssize: 1_234_567 + index,
+            rwsize: 4096,
+            names: "container_\(index)",
+            labels: ["app": "bench", "tier": "backend", "index": "\(index)"],
+            mounts: [.init(destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "rw"])],
+            containerrunning: index % 2 == 0,
+            namespaces: .init(
+                user: "", uts: "4026531838", pidns: "4026531836", pid: "4242", cgroup: "4026531835",
+                net: "4026531992", mnt: "4026531840", ipc: "4026531839"
+            )
+        )
+    }
+}
+
+// The same shapes as io.podman's, as Foundation users would write them.
+struct FoundationReplyMessage: Codable {
+    var parameters: FoundationListContainersReply
+}
+
+struct FoundationListContainersReply: Codable {
+    var containers: [FoundationContainer]
+}
+
+struct FoundationContainer: Codable {
+    var id: String
+    var image: String
+    var imageid: String
+    var command: [String]
+    var createdat: String
+    var runningfor: String
+    var status: String
+    var ports: [FoundationPortMapping]
+    var rootfssize: Int
+    var rwsize: Int
+    var names: String
+    var labels: [String: String]
+    var mounts: [FoundationMount]
+    var containerrunning: Bool
+    var namespaces: FoundationNamespaces
+}
+
+struct FoundationPortMapping: Codable {
+    var host_port: String
+    var host_ip: String
+    var `protocol`: String
+    var container_port: String
+}
+
+struct FoundationMount: Codable {
+    var destination: String
+    var type: String
+    var source: String
+    var options: [String]
+}
+
+struct FoundationNamespaces: Codable {
+    var user, uts, pidns, pid, cgroup, net, mnt, ipc: String
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// A small timing harness: runs an operation in batches, reports the median time per
+/// operation with the spread across batches, and compares operations measured in the
+/// same run. Ratios from one run are what the docs report: absolute times on shared
+/// machines drift, ratios much less.
+struct Harness {
+    struct Result {
+        var name: String
+        /// Nanoseconds per operation, one value per batch, sorted.
+        var perOperation: [Double]
+
+        var median: Double { perOperation[perOperation.count / 2] }
+        var p10: Double { perOperation[perOperation.count / 10] }
+        var p90: Double { perOperation[min(perOperation.count - 1, perOperation.count * 9 / 10)] }
+    }
+
+    var batches = 15
+    var minimumBatchTime: Duration = .milliseconds(40)
+    private(set) var results: [Result] = []
+
+    /// Measures `body`, which performs one operation per call.
+    @discardableResult
+    mutating func measure(_ name: String, _ body: () throws -> Void) rethrows -> Result {
+        // Calibrate: find how many operations fill a batch.
+        let clock = ContinuousClock()
+        var count = 1
+        while true {
+            let elapsed = try clock.measure { for _ in 0..<count { try body() } }
+            if elapsed >= minimumBatchTime || count >= 1 << 24 { break }
+            count *= 2
+        }
+        var samples: [Double] = []
+        for _ in 0..<batches {
+            let elapsed = try clock.measure { for _ in 0..<count { try body() } }
+            samples.append(Double(elapsed.components.attoseconds) / 1e9 / Double(count) + Double(elapsed.components.seconds) * 1e9 / Double(count))
+        }
+        let result = Result(name: name, perOperation: samples.sorted())
+        results.append(result)
+        print(String(format: "  %-58@ median %@  (p10 %@, p90 %@)", name as NSString, format(result.median), format(result.p10), format(result.p90)))
+        return result
+    }
+
+    func format(_ nanoseconds: Double) -> String {
+        switch nanoseconds {
+        case ..<1_000: String(format: "%.0f ns", nanoseconds)
+        case ..<1_000_000: String(format: "%.1f µs", nanoseconds / 1_000)
+        case ..<1_000_000_000: String(format: "%.2f ms", nanoseconds / 1_000_000)
+        default: String(format: "%.2f s", nanoseconds / 1_000_000_000)
+        }
+    }
+
+    /// Prints how many times faster `fast` is than `slow`, by medians.
+    func ratio(_ fast: Result, over slow: Result, goal: Double? = nil) {
+        let ratio = slow.median / fast.median
+        var line = String(format: "  ratio: %@ is %.2fx %@", fast.name, ratio, slow.name)
+        if let goal { line += String(format: " (goal: at least %.1fx: %@)", goal, ratio >= goal ? "met" : "NOT met") }
+        print(line)
+    }
+}

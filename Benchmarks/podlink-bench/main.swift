@@ -1,0 +1,23 @@
+import Foundation
+
+// podlink-bench: the project's benchmarks, each comparing against its peer in the same
+// run. Build in release mode: `swift run -c release podlink-bench [codec|idl|all]`.
+let arguments = CommandLine.arguments.dropFirst()
+let selected = Set(arguments.isEmpty ? ["all"] : arguments)
+var harness = Harness()
+
+/// The package root, from the current directory or this file's location.
+let root: URL = {
+    let current = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    if FileManager.default.fileExists(atPath: current.appending(path: "Package.swift").path) { return current }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+}()
+
+do {
+    if selected.contains("all") || selected.contains("idl") { try IDLBenchmarks.run(&harness, root: root) }
+    if selected.contains("all") || selected.contains("codec") { try CodecBenchmarks.run(&harness) }
+} catch {
+    FileHandle.standardError.write(Data("podlink-bench: \(error)\n".utf8))
+    exit(1)
+}
