@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "VarlinkNIO", targets: ["VarlinkNIO"]),
         .library(name: "PodlinkInterfaces", targets: ["PodlinkInterfaces"]),
         .executable(name: "varlink-codegen", targets: ["varlink-codegen"]),
+        .executable(name: "varlink", targets: ["varlink"]),
+        .executable(name: "varlink-certification", targets: ["varlink-certification"]),
         .plugin(name: "VarlinkCodegenPlugin", targets: ["VarlinkCodegenPlugin"]),
     ],
     dependencies: [
@@ -92,6 +94,17 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // varlink: the introspection and call tool.
+        .executableTarget(
+            name: "varlink",
+            dependencies: [
+                "Varlink", "VarlinkNIO", "VarlinkIDL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Client/varlink",
+            swiftSettings: strict
+        ),
+
         // Benchmarks against the peers: `swift run -c release podlink-bench`.
         .executableTarget(
             name: "podlink-bench",
@@ -109,6 +122,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "VarlinkTests", dependencies: ["Varlink"], swiftSettings: strict),
+        .testTarget(
+            name: "VarlinkCLITests",
+            dependencies: ["Varlink", "VarlinkNIO", "VarlinkCertification"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VarlinkNIOTests",
             dependencies: ["Varlink", "VarlinkNIO", "VarlinkCertification"],

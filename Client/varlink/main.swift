@@ -1,0 +1,1 @@
+print("varlink: not yet written")
