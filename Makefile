@@ -1,5 +1,6 @@
-# The two commands of the README, and the pieces they are made of.
+# The two commands of the README (`make run`, `make test`) and the pieces they use.
 SWIFT ?= swift
+SOCKET ?= /run/podlink/io.podman
 
 .PHONY: setup build test bench run
 
@@ -8,13 +9,21 @@ setup:
 	bash scripts/setup
 
 build: setup
-	$(SWIFT) build
+	$(SWIFT) build -c release
+
+## Serve on the default socket. Until podlinkd exists this is the varlink certification
+## service; podlinkd will take its place on the same socket.
+run: build
+	mkdir -p $(dir $(SOCKET))
+	exec .build/release/varlink-certification --varlink=unix:$(SOCKET)
 
 ## Run the whole test suite (real peers, real sockets).
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-## Benchmarks against the peers; writes figures to stdout (see docs/BENCHMARKS.md).
+## Benchmarks against the peers, side by side in one run (figures in docs/BENCHMARKS.md).
 bench: setup
-	bash scripts/bench
+	$(SWIFT) build -c release --product varlink-certification
+	$(SWIFT) build -c release --product podlink-bench
+	.build/release/podlink-bench all

@@ -18,11 +18,17 @@ enum CodecBenchmarks {
         // Both sides must read the same thing, or the comparison means nothing.
         let viaFoundation = try JSONDecoder().decode(FoundationReplyMessage.self, from: messageData)
         let viaGenerated = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
-        precondition(viaGenerated == reply && viaFoundation.parameters.containers.count == 20)
+        guard viaGenerated == reply, viaFoundation.parameters.containers.count == 20 else {
+            throw BenchmarkError("the decoders disagree:\n\(viaGenerated.containers[0])\n\(reply.containers[0])")
+        }
 
         let decodeGenerated = try harness.measure("decode, generated code + jansson") {
             let decoded = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
             precondition(decoded.containers.count == 20)
+        }
+        harness.measure("  of which: jansson parse only") {
+            let document = try? JSONDocument(parsing: message)
+            precondition(document != nil)
         }
         let decoder = JSONDecoder()
         let decodeFoundation = try harness.measure("decode, Foundation JSONDecoder + Codable") {
@@ -43,6 +49,17 @@ enum CodecBenchmarks {
             precondition(data.count > 1000)
         }
         harness.ratio(encodeGenerated, over: encodeFoundation, goal: 2)
+    }
+
+    /// Decoding alone for a while, for profilers (`perf record ... podlink-bench decode-loop`).
+    static func decodeLoop() throws {
+        let reply = IoPodman.Methods.ListContainers.Reply(containers: (0..<20).map(sampleContainer))
+        var writer = JSONWriter()
+        try VarlinkReplyEncoder.encode(parameters: reply, continues: false, into: &writer)
+        let message = Array(writer.bytes.dropLast())
+        for _ in 0..<5_000 {
+            _ = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
+        }
     }
 
     static func sampleContainer(_ index: Int) -> IoPodman.Container {

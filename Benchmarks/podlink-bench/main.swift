@@ -1,7 +1,7 @@
 import Foundation
 
 // podlink-bench: the project's benchmarks, each comparing against its peer in the same
-// run. Build in release mode: `swift run -c release podlink-bench [codec|idl|all]`.
+// run. Build in release mode: `swift build -c release && .build/release/podlink-bench [idl|codec|rpc|all]`.
 let arguments = CommandLine.arguments.dropFirst()
 let selected = Set(arguments.isEmpty ? ["all"] : arguments)
 var harness = Harness()
@@ -17,6 +17,11 @@ let root: URL = {
 do {
     if selected.contains("all") || selected.contains("idl") { try IDLBenchmarks.run(&harness, root: root) }
     if selected.contains("all") || selected.contains("codec") { try CodecBenchmarks.run(&harness) }
+    if selected.contains("decode-loop") { try CodecBenchmarks.decodeLoop() }
+    if selected.contains("all") || selected.contains("rpc") {
+        // The servers under test are built next to this program.
+        try RPCBenchmarks.run(productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+    }
 } catch {
     FileHandle.standardError.write(Data("podlink-bench: \(error)\n".utf8))
     exit(1)

@@ -1,4 +1,3 @@
-import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -56,12 +55,21 @@ enum ServiceLauncher {
     /// own keeps it from lingering as a zombie. Not on a dispatch queue: on Linux those
     /// share their few workers with the task pool, and a blocked one starves it.
     private static func reapWhenDone(_ pid: pid_t) {
-        let thread = Thread {
+        // pthreads directly: Foundation's Thread would pull Foundation (and ICU) into
+        // every server that links this module.
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        pthread_attr_setstacksize(&attributes, 64 << 10)
+        var thread = pthread_t()
+        let context = UnsafeMutableRawPointer(bitPattern: Int(pid))
+        pthread_create(&thread, &attributes, { context in
+            let pid = pid_t(truncatingIfNeeded: Int(bitPattern: context))
             var status: Int32 = 0
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        }
-        thread.stackSize = 64 << 10
-        thread.start()
+            return nil
+        }, context)
     }
 
     private static func currentEnvironment() -> [String] {

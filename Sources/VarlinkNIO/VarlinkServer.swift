@@ -88,7 +88,8 @@ public final class VarlinkServer: Sendable {
                 }
                 try await serverChannel.executeThenClose { inbound in
                     for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+                        let executor = EventLoopExecutor(connection.channel.eventLoop)
+                        group.addTask(executorPreference: executor) { await self.serve(connection) }
                     }
                 }
                 // No longer accepting: give open calls their grace period, then close.
@@ -177,6 +178,8 @@ public final class VarlinkServer: Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 let sink = ConnectionSink(outbound: outbound, allocator: channel.allocator)
                 await withTaskGroup(of: Void.self) { group in
+                    // Child tasks inherit the connection's executor preference: they run on
+                    // the channel's event loop.
                     group.addTask {
                         do {
                             for try await message in inbound {

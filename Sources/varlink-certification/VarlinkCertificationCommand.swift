@@ -1,9 +1,12 @@
 import ArgumentParser
-import Foundation
 import Logging
 import Varlink
 import VarlinkCertification
 import VarlinkNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Serves or runs varlink certification, like the python and Go programs of the same name.
 @main

@@ -1,0 +1,299 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Our varlink server against the Go (0.4.0) and python (31.0.0) servers, all serving
+/// org.varlink.certification, measured with the same client: a plain blocking socket
+/// client, so that what is measured is the server. The call is
+/// org.varlink.service.GetInfo, which every server answers the same way.
+enum RPCBenchmarks {
+    struct Server {
+        var name: String
+        var command: [String]
+        var path: String
+    }
+
+    struct Figures {
+        var name: String
+        var sequentialCallsPerSecond: Double
+        var p50: Double
+        var p99: Double
+        var pipelinedCallsPerSecond: Double
+        var concurrentCallsPerSecond: Double
+        var concurrentErrors: Int
+        var idleRSS: Int
+        var loadedRSS: Int
+    }
+
+    static let call = Array(#"{"method":"org.varlink.service.GetInfo"}"#.utf8) + [0]
+
+    static func run(productsDirectory: URL) throws {
+        print("RPC: org.varlink.service.GetInfo over one unix connection (same raw client for every server)")
+        let directory = "/tmp/podlink-bench-\(getpid())"
+        mkdir(directory, 0o755)
+        var servers = [
+            Server(
+                name: "podlink (Swift)",
+                command: [productsDirectory.appending(path: "varlink-certification").path, "--varlink=unix:\(directory)/swift.sock"],
+                path: "\(directory)/swift.sock"
+            )
+        ]
+        if let go = which("varlink-go-certification") {
+            servers.append(Server(name: "Go varlink 0.4.0", command: [go, "-varlink=unix:\(directory)/go.sock"], path: "\(directory)/go.sock"))
+        } else {
+            print("  (Go peer missing: apt-get install varlink-go)")
+        }
+        servers.append(
+            Server(
+                name: "python varlink 31.0.0",
+                command: ["/usr/bin/env", "python3", "-m", "varlink.tests.test_certification", "--varlink=unix:\(directory)/py.sock"],
+                path: "\(directory)/py.sock"
+            )
+        )
+
+        var results: [Figures] = []
+        for server in servers {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: server.command[0])
+            process.arguments = Array(server.command.dropFirst())
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            guard waitForSocket(server.path) else {
+                print("  \(server.name): did not start")
+                continue
+            }
+            usleep(300_000)
+            let idle = residentKilobytes(process.processIdentifier)
+            let (rate, p50, p99) = try sequential(path: server.path, calls: 5_000)
+            let pipelined = try pipelined(path: server.path, calls: 50_000)
+            let (concurrentRate, errors) = concurrent(path: server.path, connections: 64, callsEach: 1_000)
+            let loaded = residentKilobytes(process.processIdentifier)
+            let figures = Figures(
+                name: server.name,
+                sequentialCallsPerSecond: rate,
+                p50: p50,
+                p99: p99,
+                pipelinedCallsPerSecond: pipelined,
+                concurrentCallsPerSecond: concurrentRate,
+                concurrentErrors: errors,
+                idleRSS: idle,
+                loadedRSS: loaded
+            )
+            results.append(figures)
+            print(
+                String(
+                    format: "  %-22@ sequential %8.0f calls/s (p50 %5.0f µs, p99 %5.0f µs)  pipelined %8.0f calls/s  64 conns %8.0f calls/s (%d errors)  RSS idle %.1f MB, after load %.1f MB",
+                    figures.name as NSString, rate, p50, p99, pipelined, concurrentRate, errors,
+                    Double(idle) / 1024, Double(loaded) / 1024
+                )
+            )
+        }
+        guard let ours = results.first(where: { $0.name == servers[0].name }) else {
+            print("  our server did not run: no ratios")
+            return
+        }
+        for peer in results.dropFirst() {
+            print(
+                String(
+                    format: "  ratio vs %@: sequential %.2fx, pipelined %.2fx, 64 connections %.2fx, p99 %.2fx lower",
+                    peer.name as NSString,
+                    ours.sequentialCallsPerSecond / peer.sequentialCallsPerSecond,
+                    ours.pipelinedCallsPerSecond / peer.pipelinedCallsPerSecond,
+                    ours.concurrentCallsPerSecond / peer.concurrentCallsPerSecond,
+                    peer.p99 / ours.p99
+                )
+            )
+        }
+        if let go = results.first(where: { $0.name.hasPrefix("Go") }) {
+            let ratio = ours.sequentialCallsPerSecond / go.sequentialCallsPerSecond
+            print(String(format: "  goal: sequential >= 2x Go: %.2fx %@", ratio, ratio >= 2 ? "met" : "NOT met"))
+        }
+        print(String(format: "  goal: pipelined >= 200k calls/s: %.0f %@", ours.pipelinedCallsPerSecond, ours.pipelinedCallsPerSecond >= 200_000 ? "met" : "NOT met"))
+        print(String(format: "  goal: p99 < 150 µs: %.0f µs %@", ours.p99, ours.p99 < 150 ? "met" : "NOT met"))
+        print(String(format: "  goal: idle RSS < 15 MB: %.1f MB %@", Double(ours.idleRSS) / 1024, ours.idleRSS < 15 * 1024 ? "met" : "NOT met"))
+        print("  goal: 64 connections x 1,000 calls with no error: \(ours.concurrentErrors == 0 ? "met" : "NOT met (\(ours.concurrentErrors) errors)")")
+    }
+
+    // MARK: Clients
+
+    /// One call at a time; returns calls/s and the p50/p99 latency in µs.
+    static func sequential(path: String, calls: Int) throws -> (Double, Double, Double) {
+        let socket = try connect(path)
+        defer { close(socket) }
+        var reader = Reader(socket: socket)
+        for _ in 0..<200 {  // warm-up
+            write(socket, call)
+            _ = reader.next()
+        }
+        var latencies: [Double] = []
+        latencies.reserveCapacity(calls)
+        let clock = ContinuousClock()
+        let started = clock.now
+        for _ in 0..<calls {
+            let elapsed = clock.measure {
+                write(socket, call)
+                _ = reader.next()
+            }
+            latencies.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+        }
+        let total = clock.now - started
+        latencies.sort()
+        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        return (Double(calls) / seconds, latencies[calls / 2], latencies[calls * 99 / 100])
+    }
+
+    /// All calls written by one thread while another reads the replies.
+    static func pipelined(path: String, calls: Int) throws -> Double {
+        let socket = try connect(path)
+        defer { close(socket) }
+        let batch = Array((0..<100).map { _ in call }.joined())
+        let clock = ContinuousClock()
+        let started = clock.now
+        let writer = Thread {
+            for _ in 0..<(calls / 100) { write(socket, batch) }
+        }
+        writer.start()
+        var reader = Reader(socket: socket)
+        for _ in 0..<calls { _ = reader.next() }
+        let total = clock.now - started
+        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        return Double(calls) / seconds
+    }
+
+    /// `connections` clients at once, each making `callsEach` sequential calls.
+    static func concurrent(path: String, connections: Int, callsEach: Int) -> (Double, Int) {
+        let errors = ErrorCounter()
+        let group = DispatchGroup()
+        let clock = ContinuousClock()
+        let started = clock.now
+        for _ in 0..<connections {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+                guard let socket = try? connect(path) else {
+                    errors.add(callsEach)
+                    return
+                }
+                defer { close(socket) }
+                var reader = Reader(socket: socket)
+                for _ in 0..<callsEach {
+                    write(socket, call)
+                    guard let reply = reader.next(), !reply.contains("\"error\"") else {
+                        errors.add(1)
+                        continue
+                    }
+                }
+            }
+            thread.stackSize = 256 << 10
+            thread.start()
+        }
+        group.wait()
+        let total = clock.now - started
+        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        return (Double(connections * callsEach) / seconds, errors.value)
+    }
+
+    final class ErrorCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        func add(_ n: Int) { lock.withLock { count += n } }
+        var value: Int { lock.withLock { count } }
+    }
+
+    struct Reader {
+        let socket: Int32
+        var buffer: [UInt8] = []
+        var start = 0
+
+        init(socket: Int32) { self.socket = socket }
+
+        /// The next NUL-terminated message, or nil when the connection ends.
+        mutating func next() -> String? {
+            while true {
+                if let end = buffer[start...].firstIndex(of: 0) {
+                    let message = String(decoding: buffer[start..<end], as: UTF8.self)
+                    start = end + 1
+                    if start == buffer.count {
+                        buffer.removeAll(keepingCapacity: true)
+                        start = 0
+                    }
+                    return message
+                }
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { return nil }
+                if start > 0 {
+                    buffer.removeFirst(start)
+                    start = 0
+                }
+                buffer += chunk[..<count]
+            }
+        }
+    }
+
+    static func connect(_ path: String) throws -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw BenchmarkError("cannot connect to \(path)")
+        }
+        return descriptor
+    }
+
+    static func write(_ socket: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    static func waitForSocket(_ path: String) -> Bool {
+        for _ in 0..<500 {
+            if let socket = try? connect(path) {
+                close(socket)
+                return true
+            }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// VmRSS of `pid` in kB.
+    static func residentKilobytes(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return 0
+    }
+
+    static func which(_ name: String) -> String? {
+        for directory in ["/usr/bin", "/usr/local/bin", "/bin"] where access("\(directory)/\(name)", X_OK) == 0 {
+            return "\(directory)/\(name)"
+        }
+        return nil
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
