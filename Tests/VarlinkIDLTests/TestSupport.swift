@@ -79,6 +79,11 @@ enum Fixtures {
             var directory = start.deletingLastPathComponent()
             while directory.path != "/" {
                 if fileManager.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+                    // The package keeps its own copies, so a clone without ../shared still tests them.
+                    let fixtures = directory.appendingPathComponent("Tests/Fixtures")
+                    if fileManager.fileExists(atPath: fixtures.appendingPathComponent("io.podman-v1.0.0.varlink").path) {
+                        return fixtures
+                    }
                     let candidate = directory.deletingLastPathComponent().appendingPathComponent("shared/reference")
                     if fileManager.fileExists(atPath: candidate.path) { return candidate }
                 }
