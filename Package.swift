@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "VarlinkTests", dependencies: ["Varlink"], swiftSettings: strict),
         .testTarget(
             name: "VarlinkCLITests",
-            dependencies: ["Varlink", "VarlinkNIO", "VarlinkCertification"],
+            dependencies: ["Varlink", "VarlinkNIO", "VarlinkIDL", "VarlinkCertification"],
             swiftSettings: strict
         ),
         .testTarget(

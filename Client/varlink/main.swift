@@ -1,1 +1,0 @@
-print("varlink: not yet written")
