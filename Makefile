@@ -26,4 +26,6 @@ test: setup
 bench: setup
 	$(SWIFT) build -c release --product varlink-certification
 	$(SWIFT) build -c release --product podlink-bench
+	$(SWIFT) build -c release --product varlink
 	.build/release/podlink-bench all
+	bash scripts/bench-cli
