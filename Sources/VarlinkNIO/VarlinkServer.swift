@@ -65,6 +65,7 @@ public final class VarlinkServer: Sendable {
     public func run(on listener: Listener, onReady: @Sendable () -> Void = {}) async throws {
         if case .connectedSocket(let descriptor) = listener {
             let connection = try await ClientBootstrap(group: group)
+                .channelOption(.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(descriptor) { channel in self.initializeConnection(channel) }
             onReady()
             await serve(connection)
@@ -123,6 +124,10 @@ public final class VarlinkServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A client may send its calls and shut down its sending side (`printf ... | nc -U`):
+            // it still gets its replies. A client that closes completely is seen as a
+            // hang-up (EPOLLHUP), which closes the channel and cancels its call.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
         switch listener {
         case .address(.unix(let path, let mode)):
             let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) {

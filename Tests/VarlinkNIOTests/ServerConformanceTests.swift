@@ -232,6 +232,18 @@ struct ServerConformanceTests {
         }
     }
 
+    @Test func aClientThatShutsDownItsSendingSideStillGetsItsReplies() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"1"}}"#)
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"2"}}"#)
+            shutdown(client.descriptor, Int32(SHUT_WR))
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "1"]])
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "2"]])
+            #expect(await client.receive() == .closed)
+        }
+    }
+
     @Test func aSilentClientDoesNotHoldUpOthers() async throws {
         try await withServer(service) { address, _ in
             let silent = try RawClient(path: path(address))
