@@ -17,10 +17,13 @@ run: build
 	mkdir -p $(dir $(SOCKET))
 	exec .build/release/varlink-certification --varlink=unix:$(SOCKET)
 
-## Run the whole test suite (real peers, real sockets).
+## Run the whole test suite (real peers, real sockets), then check the optimized build:
+## the generated codec must agree with Foundation there too.
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) build -c release --product podlink-bench
+	.build/release/podlink-bench check
 
 ## Benchmarks against the peers, side by side in one run (figures in docs/BENCHMARKS.md).
 bench: setup

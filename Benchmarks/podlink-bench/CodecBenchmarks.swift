@@ -15,12 +15,7 @@ enum CodecBenchmarks {
         let messageData = Data(message)
         print("  message size: \(message.count) bytes")
 
-        // Both sides must read the same thing, or the comparison means nothing.
-        let viaFoundation = try JSONDecoder().decode(FoundationReplyMessage.self, from: messageData)
-        let viaGenerated = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
-        guard viaGenerated == reply, viaFoundation.parameters.containers.count == 20 else {
-            throw BenchmarkError("the decoders disagree:\n\(viaGenerated.containers[0])\n\(reply.containers[0])")
-        }
+        let viaFoundation = try crossCheck(message: message, expected: reply)
 
         let decodeGenerated = try harness.measure("decode, generated code + jansson") {
             let decoded = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
@@ -49,6 +44,31 @@ enum CodecBenchmarks {
             precondition(data.count > 1000)
         }
         harness.ratio(encodeGenerated, over: encodeFoundation, goal: 2)
+    }
+
+    /// Both decoders must read the message to the same value, or the comparison means
+    /// nothing. Run on its own (`podlink-bench check`), it is also the release-build check
+    /// of `make test`: optimized builds have miscompiled the writer before.
+    @discardableResult
+    static func crossCheck(message: [UInt8]? = nil, expected: IoPodman.Methods.ListContainers.Reply? = nil) throws
+        -> FoundationReplyMessage
+    {
+        let reply = expected ?? IoPodman.Methods.ListContainers.Reply(containers: (0..<20).map(sampleContainer))
+        var bytes = message
+        if bytes == nil {
+            var writer = JSONWriter()
+            try VarlinkReplyEncoder.encode(parameters: reply, continues: false, into: &writer)
+            bytes = Array(writer.bytes.dropLast())
+        }
+        let message = bytes ?? []
+        let viaFoundation = try JSONDecoder().decode(FoundationReplyMessage.self, from: Data(message))
+        let viaGenerated = try VarlinkReply(parsing: message).decode(IoPodman.Methods.ListContainers.Reply.self)
+        guard viaGenerated == reply, viaFoundation.parameters.containers.count == 20,
+            viaFoundation.parameters.containers.map(\.containerrunning) == reply.containers.map(\.containerrunning)
+        else {
+            throw BenchmarkError("the decoders disagree:\n\(viaGenerated.containers[0])\n\(reply.containers[0])")
+        }
+        return viaFoundation
     }
 
     /// Decoding alone for a while, for profilers (`perf record ... podlink-bench decode-loop`).

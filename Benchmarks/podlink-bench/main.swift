@@ -18,6 +18,10 @@ do {
     if selected.contains("all") || selected.contains("idl") { try IDLBenchmarks.run(&harness, root: root) }
     if selected.contains("all") || selected.contains("codec") { try CodecBenchmarks.run(&harness) }
     if selected.contains("decode-loop") { try CodecBenchmarks.decodeLoop() }
+    if selected.contains("check") {
+        try CodecBenchmarks.crossCheck()
+        print("release check: the generated codec and Foundation agree")
+    }
     if selected.contains("all") || selected.contains("rpc") {
         // The servers under test are built next to this program.
         try RPCBenchmarks.run(productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
