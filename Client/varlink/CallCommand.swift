@@ -60,7 +60,7 @@ struct Call: AsyncParsableCommand {
             let (address, method, parameterText) = try splitArguments()
             let (interface, _) = try Self.splitMethod(method)
             let parameters = try await readParameters(parameterText)
-            let session = try await Session.open(address: address, options: connection)
+            let session = try await Session.open(address: address, interface: interface, options: connection)
             if !noValidate {
                 try await Self.check(parameters, of: method, interface: interface, session: session)
             }

@@ -30,7 +30,7 @@ struct Help: AsyncParsableCommand {
         try await runReportingFailures {
             let split = QualifiedTarget(target)
             let (interface, member) = split.interfaceAndMember
-            let session = try await Session.open(address: split.address, options: connection)
+            let session = try await Session.open(address: split.address, interface: interface, options: connection)
             let description = try await session.interfaceDescription(interface)
             await session.close()
             let stdout = Terminal.standardOutput

@@ -29,6 +29,15 @@ struct ConnectionOptions: ParsableArguments {
     )
     var timeout: Double?
 
+    @Option(
+        name: [.customShort("R"), .customLong("resolver")],
+        help: ArgumentHelp(
+            "Where to ask org.varlink.resolver for the address of an interface when a call or help names no ADDRESS.",
+            valueName: "ADDRESS"
+        )
+    )
+    var resolver: String = "unix:/run/org.varlink.resolver"
+
     /// Whether the service is started by the tool (so no ADDRESS is given).
     var startsService: Bool { activate != nil || bridge != nil }
 

@@ -23,7 +23,8 @@ struct Session {
 
     /// Connects to `address`, or starts the service -A/-b names. Starts the --timeout
     /// clock, which also covers connecting.
-    static func open(address: String?, options: ConnectionOptions) async throws -> Session {
+    /// With no address and no -A/-b, `interface` is looked up through org.varlink.resolver.
+    static func open(address: String?, interface: String? = nil, options: ConnectionOptions) async throws -> Session {
         Watchdog.start(seconds: options.timeout)
         if options.startsService, let address {
             throw ToolFailure(.usage, "an address (\(address)) and -A/-b exclude each other; give one of them")
@@ -49,11 +50,34 @@ struct Session {
             let connection = try await VarlinkConnection.adopt(socket: started.socket, group: eventLoops)
             return Session(connection: connection, child: started.service, peer: command)
         }
-        guard let address else {
+        var target = address
+        if target == nil { target = try await resolve(interface, through: options.resolver) }
+        guard let address = target else {
             throw ToolFailure(.usage, "no address given: pass ADDRESS (e.g. unix:/run/org.example.sock), or -A CMD or -b CMD")
         }
         let parsed = try AddressArgument.parse(address)
         return Session(connection: try await connect(to: parsed, peer: address), child: nil, peer: address)
+    }
+
+    /// Asks the resolver service where `interface` is served.
+    private static func resolve(_ interface: String?, through resolver: String) async throws -> String? {
+        guard let interface else { return nil }
+        let parsed = try AddressArgument.parse(resolver)
+        let connection = try await connect(to: parsed, peer: "the resolver at \(resolver)")
+        defer { Task { await connection.close() } }
+        let reply = try await connection.call(
+            method: "org.varlink.resolver.Resolve",
+            parameters: JSONValue.object(["interface": .string(interface)]),
+            flags: []
+        )
+        guard let reply else { throw ToolFailure(.protocolError, "the resolver sent no reply") }
+        if let error = reply.error {
+            throw ToolFailure(.cannotConnect, "the resolver at \(resolver) cannot find \(interface): \(error) \(reply.parameterValue.jsonText)")
+        }
+        guard case .string(let address)? = reply.parameterValue["address"] else {
+            throw ToolFailure(.protocolError, "the resolver's reply has no address: \(reply.parameterValue.jsonText)")
+        }
+        return address
     }
 
     private static func connect(to address: VarlinkAddress, peer: String, child: VarlinkChildService? = nil) async throws
