@@ -113,6 +113,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Helpers shared by the test targets that run real processes and sockets.
+        .target(name: "PodlinkTestSupport", path: "Tests/PodlinkTestSupport", swiftSettings: strict),
+
         .testTarget(name: "VarlinkIDLTests", dependencies: ["VarlinkIDL"], swiftSettings: strict),
         .testTarget(
             name: "VarlinkCodegenTests",
@@ -124,12 +127,12 @@ let package = Package(
         .testTarget(name: "VarlinkTests", dependencies: ["Varlink"], swiftSettings: strict),
         .testTarget(
             name: "VarlinkCLITests",
-            dependencies: ["Varlink", "VarlinkNIO", "VarlinkIDL", "VarlinkCertification"],
+            dependencies: ["Varlink", "VarlinkNIO", "VarlinkIDL", "VarlinkCertification", "PodlinkTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "VarlinkNIOTests",
-            dependencies: ["Varlink", "VarlinkNIO", "VarlinkCertification"],
+            dependencies: ["Varlink", "VarlinkNIO", "VarlinkCertification", "PodlinkTestSupport"],
             swiftSettings: strict,
             plugins: ["VarlinkCodegenPlugin"]
         ),

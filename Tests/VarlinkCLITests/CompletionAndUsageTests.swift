@@ -1,3 +1,4 @@
+import PodlinkTestSupport
 import Testing
 
 /// Shell completion scripts, live completion of names, and the documented usage.

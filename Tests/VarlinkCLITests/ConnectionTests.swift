@@ -1,4 +1,5 @@
 import Foundation
+import PodlinkTestSupport
 import Testing
 
 #if canImport(Glibc)

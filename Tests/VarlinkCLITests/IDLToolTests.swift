@@ -1,4 +1,5 @@
 import Foundation
+import PodlinkTestSupport
 import Testing
 
 /// `varlink format` and `varlink validate-idl`.

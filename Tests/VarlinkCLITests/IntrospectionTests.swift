@@ -1,3 +1,4 @@
+import PodlinkTestSupport
 import Testing
 import Varlink
 import VarlinkIDL

@@ -1,4 +1,5 @@
 import Foundation
+import PodlinkTestSupport
 import Testing
 import Varlink
 import VarlinkCertification
@@ -12,7 +13,7 @@ import Glibc
 /// python varlink 31.0.0 and Go varlink 0.4.0, each as client and as server.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct CertificationPeerTests {
-    static let goCertification = Environment.executable("varlink-go-certification")
+    static let goCertification = Environment.goCertification
 
     @Test func pythonClientPassesAgainstOurServer() async throws {
         guard Environment.require(Environment.pythonVarlink, "python3 varlink 31.0.0 (pip install varlink==31.0.0)") else {
@@ -21,8 +22,8 @@ struct CertificationPeerTests {
         let output = try await againstOurServer { address in
             ["python3", "-m", "varlink.tests.test_certification", "--client", "--varlink=\(address)"]
         }
-        #expect(output.status == 0, "python client output:\n\(output.text)")
-        #expect(output.text.contains("Certification passed"), "python client output:\n\(output.text)")
+        #expect(output.status == 0, "python client output:\n\((output.stdout + output.stderr))")
+        #expect((output.stdout + output.stderr).contains("Certification passed"), "python client output:\n\((output.stdout + output.stderr))")
     }
 
     @Test func goClientPassesAgainstOurServer() async throws {
@@ -30,8 +31,8 @@ struct CertificationPeerTests {
             let go = Self.goCertification
         else { return }
         let output = try await againstOurServer { address in [go, "-client", "-varlink", address] }
-        #expect(output.status == 0, "Go client output:\n\(output.text)")
-        #expect(output.text.contains("End: 'true'"), "Go client output:\n\(output.text)")
+        #expect(output.status == 0, "Go client output:\n\((output.stdout + output.stderr))")
+        #expect((output.stdout + output.stderr).contains("End: 'true'"), "Go client output:\n\((output.stdout + output.stderr))")
     }
 
     @Test func ourClientPassesAgainstThePythonServer() async throws {
@@ -55,16 +56,16 @@ struct CertificationPeerTests {
 
     @Test func ourClientPassesAgainstOurServerThroughTheExecutable() async throws {
         let path = temporarySocketPath("self")
-        let client = try await PeerProcess.with([
+        let client = try await ChildProcess.with([
             Environment.builtProduct("varlink-certification"), "--varlink=unix:\(path)",
         ]) {
             try await waitForSocket(path)
-            return try await PeerProcess.run([
+            return try await Tool.run([
                 Environment.builtProduct("varlink-certification"), "--client", "--varlink=unix:\(path)",
             ])
         }
-        #expect(client.status == 0, "\(client.text)")
-        #expect(client.text.contains("Certification passed"))
+        #expect(client.status == 0, "\((client.stdout + client.stderr))")
+        #expect((client.stdout + client.stderr).contains("Certification passed"))
     }
 
     /// systemd-socket-activate hands the server a listening socket on fd 3.
@@ -77,7 +78,7 @@ struct CertificationPeerTests {
             let activate = Environment.executable("systemd-socket-activate")
         else { return }
         let path = temporarySocketPath("act")
-        try await PeerProcess.with([activate, "-l", path, Environment.builtProduct("varlink-certification")]) {
+        try await ChildProcess.with([activate, "-l", path, Environment.builtProduct("varlink-certification")]) {
             try await waitForSocket(path)
             let connection = try await VarlinkConnection.connect(to: .unix(path: path, mode: nil))
             try await CertificationClient(transport: connection).run()
@@ -101,7 +102,7 @@ struct CertificationPeerTests {
     // MARK: Helpers
 
     private func againstOurServer(_ command: @escaping @Sendable (String) -> [String]) async throws
-        -> PeerProcess.Output
+        -> ToolOutput
     {
         let service = VarlinkService(
             info: VarlinkServiceInfo(vendor: "Podlink", product: "Certification", version: "1", url: ""),
@@ -109,12 +110,12 @@ struct CertificationPeerTests {
         )
         let commandLine = command
         return try await withServer(service) { address, _ in
-            try await PeerProcess.run(commandLine(address.description))
+            try await Tool.run(commandLine(address.description))
         }
     }
 
     private func againstPeerServer(_ command: [String], path: String) async throws {
-        try await PeerProcess.with(command) { try await certify(path: path) }
+        try await ChildProcess.with(command) { try await certify(path: path) }
     }
 
     private func certify(path: String) async throws {
@@ -131,87 +132,5 @@ struct CertificationPeerTests {
         }
         #expect(steps.count == 13)
         await connection.close()
-    }
-}
-
-func waitForSocket(_ path: String, timeout: Duration = .seconds(10)) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while access(path, F_OK) != 0 {
-        guard ContinuousClock.now < deadline else {
-            throw TestFailure("\(path) did not appear within \(timeout)")
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
-/// A peer program run as a child process.
-final class PeerProcess: @unchecked Sendable {
-    struct Output {
-        var status: Int32
-        var text: String
-    }
-
-    let process: Process
-
-    private init(process: Process) {
-        self.process = process
-    }
-
-    /// Starts `command` in the background; output goes to the test log.
-    static func start(_ command: [String]) throws -> PeerProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        try process.run()
-        return PeerProcess(process: process)
-    }
-
-    /// Runs `command` to completion and collects its output, waiting on a plain thread so
-    /// that no task thread blocks while the server under test needs them.
-    static func run(_ command: [String]) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try runBlocking(command) }) }.start()
-        }
-    }
-
-    private static func runBlocking(_ command: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
-    }
-
-    /// Stops the peer: SIGTERM, then SIGKILL if it is still there after a second. The
-    /// test runner may block SIGTERM, and children inherit that mask, so SIGTERM alone
-    /// is not enough. Never blocks a task thread.
-    func stop() async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        for _ in 0..<50 where process.isRunning {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for _ in 0..<100 where process.isRunning {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    /// Runs `body` with the peer started, and stops the peer afterwards.
-    static func with<T>(_ command: [String], _ body: () async throws -> T) async throws -> T {
-        let peer = try start(command)
-        do {
-            let result = try await body()
-            await peer.stop()
-            return result
-        } catch {
-            await peer.stop()
-            throw error
-        }
     }
 }

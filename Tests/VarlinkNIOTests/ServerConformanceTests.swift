@@ -1,4 +1,5 @@
 import Foundation
+import PodlinkTestSupport
 import Testing
 import Varlink
 import VarlinkNIO
@@ -306,7 +307,9 @@ struct ServerConformanceTests {
         let server = VarlinkServer(service: service, configuration: configuration)
         let started = ContinuousClock.now
         try await server.run(on: .address(.unix(path: temporarySocketPath("idle"), mode: nil)))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Generous: the suite shares two cores with CPU-heavy tests. A server that never
+        // went idle would not return at all and hit the time limit instead.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 }
 

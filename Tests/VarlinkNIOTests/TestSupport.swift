@@ -1,4 +1,5 @@
 import Foundation
+import PodlinkTestSupport
 import Testing
 import Varlink
 import VarlinkNIO
@@ -6,68 +7,6 @@ import VarlinkNIO
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Whether a test may skip for a missing dependency: never under CI, where a missing
-/// dependency is a failure.
-enum Environment {
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-
-    /// The first executable named `name` on PATH or in the usual places.
-    static func executable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
-    /// A binary this package builds, next to the test bundle.
-    static func builtProduct(_ name: String) -> String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var candidate = bundle.appending(path: name).path
-        if access(candidate, X_OK) != 0 {
-            // Under some runners argv[0] is the xctest helper; fall back to the build dir.
-            candidate = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appending(path: ".build/debug/\(name)").path
-        }
-        return candidate
-    }
-
-    static let pythonVarlink: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import varlink"]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }()
-
-    /// Records why a peer test cannot run: an issue under CI, a skip note elsewhere.
-    /// Returns true when the test should go on.
-    static func require(_ available: Bool, _ what: String) -> Bool {
-        if available { return true }
-        if isCI {
-            Issue.record("missing dependency under CI: \(what) (run scripts/setup)")
-        } else {
-            print("skipping: \(what) is not installed (run scripts/setup)")
-        }
-        return false
-    }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A unique short socket path (sun_path holds 107 bytes).
-func temporarySocketPath(_ tag: String = "t") -> String {
-    let directory = "/tmp/podlink-tests"
-    mkdir(directory, 0o755)
-    return "\(directory)/\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max)).sock"
-}
 
 /// A test server on a fresh socket, stopped when `body` returns.
 func withServer<T: Sendable>(

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// What the test targets that run real processes share: finding peers and built
+// programs, temporary sockets, and starting and stopping child processes without
+// blocking a task thread.
+
+/// Whether a test may skip for a missing dependency: never under CI, where a missing
+/// dependency is a failure.
+public enum Environment {
+    public static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+    /// The first executable named `name` on PATH or in the usual places.
+    public static func executable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// A binary this package builds, next to the test bundle.
+    public static func builtProduct(_ name: String) -> String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidate = bundle.appending(path: name).path
+        if access(candidate, X_OK) != 0 {
+            // Under some runners argv[0] is the xctest helper; fall back to the build dir.
+            candidate = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appending(path: ".build/debug/\(name)").path
+        }
+        return candidate
+    }
+
+    public static let pythonVarlink: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import varlink"]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    public static let goCertification = executable("varlink-go-certification")
+
+    /// Records why a peer test cannot run: an issue under CI, a skip note elsewhere.
+    /// Returns true when the test should go on.
+    public static func require(_ available: Bool, _ what: String) -> Bool {
+        if available { return true }
+        if isCI {
+            Issue.record("missing dependency under CI: \(what) (run scripts/setup)")
+        } else {
+            print("skipping: \(what) is not installed (run scripts/setup)")
+        }
+        return false
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A unique short socket path (sun_path holds 107 bytes).
+public func temporarySocketPath(_ tag: String = "t") -> String {
+    let directory = "/tmp/podlink-tests"
+    mkdir(directory, 0o755)
+    return "\(directory)/\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max)).sock"
+}
+
+public func waitForSocket(_ path: String, timeout: Duration = .seconds(10)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while access(path, F_OK) != 0 {
+        guard ContinuousClock.now < deadline else {
+            throw TestFailure("\(path) did not appear within \(timeout)")
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// A program run as a child process of the tests.
+public final class ChildProcess: @unchecked Sendable {
+    public let process: Process
+
+    private init(process: Process) {
+        self.process = process
+    }
+
+    /// Starts `command` in the background; its output goes to the test log.
+    public static func start(_ command: [String]) throws -> ChildProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        try process.run()
+        return ChildProcess(process: process)
+    }
+
+    /// Stops it: SIGTERM, then SIGKILL if it is still there after a second. The test
+    /// runner may block SIGTERM, and children inherit that mask, so SIGTERM alone is not
+    /// enough. Never blocks a task thread.
+    public func stop() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<50 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for _ in 0..<100 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Runs `body` with `command` started, and stops it afterwards.
+    public static func with<T>(_ command: [String], _ body: () async throws -> T) async throws -> T {
+        let child = try start(command)
+        do {
+            let result = try await body()
+            await child.stop()
+            return result
+        } catch {
+            await child.stop()
+            throw error
+        }
+    }
+
+    /// Waits up to `timeout` for it to exit on its own; true if it did.
+    public func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !process.isRunning
+    }
+}
+
+/// What a run of the `varlink` tool did.
+public struct ToolOutput: Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public var description: String { "exit \(status)\n--- stdout:\n\(stdout)--- stderr:\n\(stderr)" }
+}
+
+/// Runs the built `varlink` (or another program) to completion.
+public enum Tool {
+    public static let path = Environment.builtProduct("varlink")
+
+    public static func varlink(_ arguments: [String], stdin: String? = nil) async throws -> ToolOutput {
+        try await run([path] + arguments, stdin: stdin)
+    }
+
+    /// Runs `command` with `stdin` as its input (/dev/null when nil), collecting stdout and
+    /// stderr in files, and waits on a plain thread so that no task thread blocks while
+    /// the servers under test need them.
+    public static func run(_ command: [String], stdin: String? = nil) async throws -> ToolOutput {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try runBlocking(command, stdin: stdin) }) }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ command: [String], stdin: String?) throws -> ToolOutput {
+        let base = "/tmp/podlink-tests/out-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        mkdir("/tmp/podlink-tests", 0o755)
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            unlink(base + ".out")
+            unlink(base + ".err")
+        }
+        let process = Process()
+        // A bare program name is looked up on PATH, as a shell would.
+        if command[0].contains("/") {
+            process.executableURL = URL(fileURLWithPath: command[0])
+            process.arguments = Array(command.dropFirst())
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = command
+        }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+        process.standardOutput = output
+        process.standardError = errors
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        process.waitUntilExit()
+        try output.close()
+        try errors.close()
+        return ToolOutput(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        )
+    }
+}
+
