@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Splits a byte stream into varlink messages at each NUL byte.
 ///
 /// A message that grows past `maximumMessageSize` without its NUL ends the connection:
@@ -17,15 +21,20 @@ struct NULFrameDecoder: ByteToMessageDecoder {
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        guard let terminator = view[(view.startIndex + searched)...].firstIndex(of: 0) else {
-            searched = view.count
-            if view.count > maximumMessageSize {
+        let alreadySearched = searched
+        // memchr: a large message is scanned at memory speed, not byte by byte.
+        let found: Int? = buffer.withUnsafeReadableBytes { bytes -> Int? in
+            guard alreadySearched < bytes.count, let base = bytes.baseAddress else { return nil }
+            guard let hit = memchr(base + alreadySearched, 0, bytes.count - alreadySearched) else { return nil }
+            return UnsafeRawPointer(hit) - base
+        }
+        guard let length = found else {
+            searched = buffer.readableBytes
+            if buffer.readableBytes > maximumMessageSize {
                 throw VarlinkFrameTooLarge(limit: maximumMessageSize)
             }
             return .needMoreData
         }
-        let length = terminator - view.startIndex
         searched = 0
         guard length <= maximumMessageSize else { throw VarlinkFrameTooLarge(limit: maximumMessageSize) }
         // The slice shares storage with the receive buffer: no copy.

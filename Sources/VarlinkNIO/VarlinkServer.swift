@@ -68,6 +68,7 @@ public final class VarlinkServer: Sendable {
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(descriptor) { channel in self.initializeConnection(channel) }
             onReady()
+            register(connection.channel)
             await serve(connection)
             return
         }
@@ -89,6 +90,9 @@ public final class VarlinkServer: Sendable {
                 }
                 try await serverChannel.executeThenClose { inbound in
                     for try await connection in inbound {
+                        // Registered here, before its task starts, so that a shutdown right
+                        // after the accept still finds (and eventually closes) it.
+                        self.register(connection.channel)
                         let executor = EventLoopExecutor(connection.channel.eventLoop)
                         group.addTask(executorPreference: executor) { await self.serve(connection) }
                     }
@@ -165,13 +169,16 @@ public final class VarlinkServer: Sendable {
 
     // MARK: Connections
 
+    private func register(_ channel: any Channel) {
+        state.withLock {
+            $0.connections[ObjectIdentifier(channel)] = channel
+            $0.idleSince = nil
+        }
+    }
+
     private func serve(_ connection: Connection) async {
         let channel = connection.channel
         let id = ObjectIdentifier(channel)
-        state.withLock {
-            $0.connections[id] = channel
-            $0.idleSince = nil
-        }
         defer {
             state.withLock {
                 $0.connections[id] = nil
