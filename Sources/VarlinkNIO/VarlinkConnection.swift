@@ -35,15 +35,7 @@ public final class VarlinkConnection: VarlinkClientTransport {
         configuration: Configuration = Configuration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> VarlinkConnection {
-        let bootstrap = ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(NULFrameDecoder(maximumMessageSize: configuration.maximumMessageSize)),
-                        VarlinkClientHandler()
-                    )
-                }
-            }
+        let bootstrap = Self.bootstrap(configuration: configuration, group: group)
         let channel: any Channel
         switch address {
         case .unix(let path, _):
@@ -66,7 +58,14 @@ public final class VarlinkConnection: VarlinkClientTransport {
         configuration: Configuration = Configuration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> VarlinkConnection {
-        let channel = try await ClientBootstrap(group: group)
+        let channel = try await bootstrap(configuration: configuration, group: group)
+            .withConnectedSocket(descriptor).get()
+        return VarlinkConnection(channel: channel, configuration: configuration)
+    }
+
+    /// A client channel: NUL framing, then the handler that pairs replies with calls.
+    private static func bootstrap(configuration: Configuration, group: any EventLoopGroup) -> ClientBootstrap {
+        ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
@@ -75,8 +74,6 @@ public final class VarlinkConnection: VarlinkClientTransport {
                     )
                 }
             }
-            .withConnectedSocket(descriptor).get()
-        return VarlinkConnection(channel: channel, configuration: configuration)
     }
 
     public func close() async {

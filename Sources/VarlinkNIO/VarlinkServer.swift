@@ -257,15 +257,13 @@ private struct ConnectionSink: VarlinkReplySink {
     let allocator: ByteBufferAllocator
 
     func send(_ parameters: some VarlinkEncodable, continues: Bool) async throws {
-        var writer = JSONWriter()
-        try VarlinkReplyEncoder.encode(parameters: parameters, continues: continues, into: &writer)
-        try await outbound.write(allocator.buffer(bytes: writer.bytes))
+        let message = try VarlinkReplyEncoder.message(parameters: parameters, continues: continues)
+        try await outbound.write(allocator.buffer(bytes: message))
     }
 
     func sendError(name: String, parameters: some VarlinkEncodable) async throws {
-        var writer = JSONWriter()
-        try VarlinkReplyEncoder.encode(errorName: name, parameters: parameters, into: &writer)
-        try await outbound.write(allocator.buffer(bytes: writer.bytes))
+        let message = try VarlinkReplyEncoder.message(errorName: name, parameters: parameters)
+        try await outbound.write(allocator.buffer(bytes: message))
     }
 }
 

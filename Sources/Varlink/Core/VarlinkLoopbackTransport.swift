@@ -60,15 +60,11 @@ private actor ReplyCollector: VarlinkReplySink {
     var replies: [[UInt8]] = []
 
     func send(_ parameters: some VarlinkEncodable, continues: Bool) throws {
-        var writer = JSONWriter()
-        try VarlinkReplyEncoder.encode(parameters: parameters, continues: continues, into: &writer)
-        replies.append(writer.bytes)
+        replies.append(try VarlinkReplyEncoder.message(parameters: parameters, continues: continues))
     }
 
     func sendError(name: String, parameters: some VarlinkEncodable) throws {
-        var writer = JSONWriter()
-        try VarlinkReplyEncoder.encode(errorName: name, parameters: parameters, into: &writer)
-        replies.append(writer.bytes)
+        replies.append(try VarlinkReplyEncoder.message(errorName: name, parameters: parameters))
     }
 }
 
@@ -77,15 +73,11 @@ private struct StreamingSink: VarlinkReplySink {
     let continuation: AsyncThrowingStream<VarlinkReply, any Error>.Continuation
 
     func send(_ parameters: some VarlinkEncodable, continues: Bool) throws {
-        var writer = JSONWriter()
-        try VarlinkReplyEncoder.encode(parameters: parameters, continues: continues, into: &writer)
-        try deliver(writer.bytes)
+        try deliver(try VarlinkReplyEncoder.message(parameters: parameters, continues: continues))
     }
 
     func sendError(name: String, parameters: some VarlinkEncodable) throws {
-        var writer = JSONWriter()
-        try VarlinkReplyEncoder.encode(errorName: name, parameters: parameters, into: &writer)
-        try deliver(writer.bytes)
+        try deliver(try VarlinkReplyEncoder.message(errorName: name, parameters: parameters))
     }
 
     private func deliver(_ message: [UInt8]) throws {

@@ -78,6 +78,20 @@ public struct VarlinkReply: @unchecked Sendable {
 
 /// Builds the bytes of reply messages.
 public enum VarlinkReplyEncoder {
+    /// One framed reply message (NUL included), for transports that send whole buffers.
+    public static func message(parameters: some VarlinkEncodable, continues: Bool) throws(JSONEncodingError) -> [UInt8] {
+        var writer = JSONWriter()
+        try encode(parameters: parameters, continues: continues, into: &writer)
+        return writer.bytes
+    }
+
+    /// One framed error message (NUL included).
+    public static func message(errorName: String, parameters: some VarlinkEncodable) throws(JSONEncodingError) -> [UInt8] {
+        var writer = JSONWriter()
+        try encode(errorName: errorName, parameters: parameters, into: &writer)
+        return writer.bytes
+    }
+
     /// `{"parameters":P[,"continues":true]}` and the NUL terminator.
     public static func encode(
         parameters: some VarlinkEncodable,
