@@ -95,13 +95,15 @@ public final class VarlinkConnection: VarlinkClientTransport {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 waiter.single = continuation
-                let write = channel.writeAndFlush(OutgoingCall(message: message, waiter: waiter))
-                write.whenFailure { error in waiter.fail(with: error, on: self.channel.eventLoop) }
                 if let timeout {
-                    channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
+                    // Set before the write, which hands the waiter to the event loop; the
+                    // reply cancels it, so finished calls leave no timers behind.
+                    waiter.timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
                         waiter.fail(with: VarlinkTimeoutError(method: method, timeout: timeout), on: self.channel.eventLoop)
                     }
                 }
+                let write = channel.writeAndFlush(OutgoingCall(message: message, waiter: waiter))
+                write.whenFailure { error in waiter.fail(with: error, on: self.channel.eventLoop) }
             }
         } onCancel: {
             waiter.fail(with: CancellationError(), on: channel.eventLoop)
@@ -169,11 +171,15 @@ final class ReplyWaiter: @unchecked Sendable {
     /// Set once the caller has stopped waiting; its replies are still read (they belong
     /// to this position in the queue) but dropped.
     var abandoned = false
+    /// The call's timeout, cancelled when the call ends.
+    var timer: Scheduled<Void>?
 
     /// Delivers a reply; returns true when it was the call's last.
     func deliver(_ reply: VarlinkReply) -> Bool {
         if let single {
             self.single = nil
+            timer?.cancel()
+            timer = nil
             single.resume(returning: reply)
             return true
         }
@@ -192,6 +198,8 @@ final class ReplyWaiter: @unchecked Sendable {
     func fail(with error: any Error, on eventLoop: any EventLoop) {
         eventLoop.execute {
             self.abandoned = true
+            self.timer?.cancel()
+            self.timer = nil
             if let single = self.single {
                 self.single = nil
                 single.resume(throwing: error)
@@ -270,6 +278,8 @@ final class VarlinkClientHandler: ChannelDuplexHandler {
 
     private func failAll(with error: any Error) {
         for waiter in waiting[head...] {
+            waiter.timer?.cancel()
+            waiter.timer = nil
             if let single = waiter.single {
                 waiter.single = nil
                 single.resume(throwing: error)
