@@ -110,6 +110,12 @@ public final class VarlinkServer: Sendable {
         configuration.logger.info("stopped")
     }
 
+    /// The TCP port the server listens on (useful after binding port 0); nil before
+    /// `run` has bound, and for unix sockets.
+    public var tcpPort: Int? {
+        state.withLock { $0.listener?.localAddress?.port }
+    }
+
     /// Stops accepting connections; `run` returns once open calls are done (or the
     /// grace period has passed).
     public func shutdown() {

@@ -297,8 +297,11 @@ struct ServerConformanceTests {
             await connection.close()
         }
         try await withServer(service, address: .tcp(host: "127.0.0.1", port: 0)) { _, server in
-            // Port 0 picked a free port; ask the system which.
-            _ = server
+            // Port 0 picked a free port; ask the server which.
+            let port = try #require(server.tcpPort)
+            let connection = try await VarlinkConnection.connect(to: .tcp(host: "127.0.0.1", port: port))
+            #expect(try await TestAPI.Client(transport: connection).ping(ping: "tcp").pong == "tcp")
+            await connection.close()
         }
     }
 
