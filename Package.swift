@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C system libraries: module maps only.
@@ -108,8 +112,22 @@ let package = Package(
         // Benchmarks against the peers: `swift run -c release podlink-bench`.
         .executableTarget(
             name: "podlink-bench",
-            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces"],
+            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod"],
             path: "Benchmarks/podlink-bench",
+            swiftSettings: strict
+        ),
+
+        // The runtime: configuration, discovery, state, locks, refresh, events, names, info.
+        // Knows nothing of varlink.
+        .target(
+            name: "Libpod",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
 
@@ -125,6 +143,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "VarlinkTests", dependencies: ["Varlink"], swiftSettings: strict),
+        .executableTarget(name: "libpod-test-helper", dependencies: ["Libpod"], path: "Tests/LibpodTestHelper", swiftSettings: strict),
+        .testTarget(name: "LibpodTests", dependencies: ["Libpod", "PodlinkTestSupport", "libpod-test-helper"], swiftSettings: strict),
         .testTarget(
             name: "VarlinkCLITests",
             dependencies: ["Varlink", "VarlinkNIO", "VarlinkIDL", "VarlinkCertification", "PodlinkTestSupport"],

@@ -35,10 +35,40 @@ struct Harness {
             let elapsed = try clock.measure { for _ in 0..<count { try body() } }
             samples.append(Double(elapsed.components.attoseconds) / 1e9 / Double(count) + Double(elapsed.components.seconds) * 1e9 / Double(count))
         }
+        return record(name, samples)
+    }
+
+    /// `measure` for async operations (the runtime's calls).
+    @discardableResult
+    mutating func measureAsync(_ name: String, _ body: () async throws -> Void) async rethrows -> Result {
+        let clock = ContinuousClock()
+        var count = 1
+        while true {
+            let start = clock.now
+            for _ in 0..<count { try await body() }
+            if clock.now - start >= minimumBatchTime || count >= 1 << 24 { break }
+            count *= 2
+        }
+        var samples: [Double] = []
+        for _ in 0..<batches {
+            let start = clock.now
+            for _ in 0..<count { try await body() }
+            let elapsed = clock.now - start
+            samples.append((Double(elapsed.components.seconds) * 1e18 + Double(elapsed.components.attoseconds)) / 1e9 / Double(count))
+        }
+        return record(name, samples)
+    }
+
+    private mutating func record(_ name: String, _ samples: [Double]) -> Result {
         let result = Result(name: name, perOperation: samples.sorted())
         results.append(result)
         print(String(format: "  %-58@ median %@  (p10 %@, p90 %@)", name as NSString, format(result.median), format(result.p10), format(result.p90)))
         return result
+    }
+
+    /// Prints whether `result`'s median is under `limit` nanoseconds.
+    func goal(_ result: Result, under limit: Double, _ label: String) {
+        print("  goal: \(label) under \(format(limit)): \(result.median < limit ? "met" : "NOT met") (\(format(result.median)))")
     }
 
     func format(_ nanoseconds: Double) -> String {

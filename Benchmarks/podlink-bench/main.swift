@@ -22,6 +22,7 @@ do {
         try CodecBenchmarks.crossCheck()
         print("release check: the generated codec and Foundation agree")
     }
+    if selected.contains("all") || selected.contains("runtime") { harness = try await RuntimeBenchmarks.run(harness) }
     if selected.contains("all") || selected.contains("rpc") {
         // The servers under test are built next to this program.
         try RPCBenchmarks.run(productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())

@@ -1,0 +1,71 @@
+/// Every failure Libpod reports. Each case carries what the caller needs to act on it,
+/// and `description` says what was asked, what was found and what to do.
+public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The configuration file is missing, is not TOML, or has a wrong key or value.
+    case config(ConfigError)
+    /// No usable OCI runtime or conmon: every path tried, and why each was refused.
+    case executableNotFound(kind: String, tried: [RejectedPath], advice: String)
+    /// No container matches the given ID, ID prefix or name.
+    case containerNotFound(String)
+    /// An ID prefix that matches more than one container.
+    case ambiguousContainerID(prefix: String, matches: [String])
+    /// A name that another container (or pod) already has.
+    case nameInUse(String)
+    /// A container name that podman's rules refuse.
+    case invalidName(String)
+    /// The operation is not allowed in the container's current state.
+    case invalidState(id: String, state: ContainerStatus, operation: String)
+    /// A parameter that is wrong, named, with what would be right.
+    case invalidArgument(String)
+    /// The runtime was shut down; it cannot be used any more.
+    case runtimeStopped
+    /// A lower layer (file system, SQLite, a process) failed.
+    case system(String)
+
+    public var description: String {
+        switch self {
+        case .config(let error): return error.description
+        case .executableNotFound(let kind, let tried, let advice):
+            let list = tried.isEmpty ? "no paths configured" : tried.map(\.description).joined(separator: ", ")
+            return "no usable \(kind) found; tried \(list); \(advice)"
+        case .containerNotFound(let name):
+            return "no container with name or ID \"\(name)\" found; `podlink ps -a` lists the containers"
+        case .ambiguousContainerID(let prefix, let matches):
+            let shown = matches.prefix(5).map { String($0.prefix(12)) }.joined(separator: ", ")
+            return "ID prefix \"\(prefix)\" matches \(matches.count) containers (\(shown)); give more of the ID"
+        case .nameInUse(let name):
+            return "the name \"\(name)\" is already in use; remove that container or choose another name"
+        case .invalidName(let name):
+            return "invalid name \"\(name)\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]* and be at most 253 characters"
+        case .invalidState(let id, let state, let operation):
+            return "container \(id.prefix(12)) is \(state.rawValue): cannot \(operation) it"
+        case .invalidArgument(let message): return message
+        case .runtimeStopped: return "the runtime has been shut down; create a new runtime"
+        case .system(let message): return message
+        }
+    }
+}
+
+/// A path that discovery looked at and refused, with the reason.
+public struct RejectedPath: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path) (\(reason))" }
+}
+
+/// A problem in a configuration file: the file, the line when known, the key when known.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+    public var key: String?
+    public var message: String
+
+    public var description: String {
+        var location = file
+        if let line { location += ":\(line)" }
+        if let column { location += ":\(column)" }
+        if let key { return "\(location): key '\(key)': \(message)" }
+        return "\(location): \(message)"
+    }
+}

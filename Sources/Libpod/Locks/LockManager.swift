@@ -1,0 +1,35 @@
+/// The runtime's locks, all files under `tmp_dir/lock` so that they hold across every
+/// process that opens the runtime (the daemon, a CLI, a test) and vanish at reboot.
+public struct LockManager: Sendable {
+    public let directory: String
+
+    public init(directory: String) throws(LibpodError) {
+        self.directory = directory
+        try FileSystem.ensureDirectory(directory, mode: 0o700)
+    }
+
+    /// The container's lock: every transition of a container happens under it.
+    public func containerLock(_ id: String) async throws(LibpodError) -> FileLock {
+        try await FileLock.acquire(path: "\(directory)/\(id)")
+    }
+
+    /// Runs `body` under the container's lock.
+    public func withContainerLock<R: Sendable>(
+        _ id: String, _ body: () async throws(LibpodError) -> R
+    ) async throws(LibpodError) -> R {
+        let lock = try await containerLock(id)
+        do {
+            let result = try await body()
+            lock.release()
+            return result
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    /// Removes a container's lock file once the container is gone (the caller holds it).
+    public func retire(_ lock: FileLock) {
+        lock.releaseAndRemove()
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// The libpod runtime: made once from defaults, a config file and options (in that
+/// order); valid only when everything it needs was found and opened. Several runtimes
+/// (in one process or many) may use the same directories at once: everything they share
+/// is guarded by file locks and SQLite.
+public final class Runtime: Sendable {
+    public let config: RuntimeConfig
+    /// The config file that was read, if any.
+    public let configFile: String?
+    public let ociRuntime: DiscoveredExecutable
+    public let conmon: DiscoveredExecutable
+    public let state: any StateStore
+    public let locks: LockManager
+    public let events: EventLog
+    public let paths: RuntimePaths
+    /// Whether creating this runtime performed the after-reboot refresh.
+    public let didRefresh: Bool
+    private let valid = Atomic<Bool>(true)
+
+    private init(
+        config: RuntimeConfig, configFile: String?, ociRuntime: DiscoveredExecutable, conmon: DiscoveredExecutable,
+        state: any StateStore, locks: LockManager, events: EventLog, paths: RuntimePaths, didRefresh: Bool
+    ) {
+        self.config = config
+        self.configFile = configFile
+        self.ociRuntime = ociRuntime
+        self.conmon = conmon
+        self.state = state
+        self.locks = locks
+        self.events = events
+        self.paths = paths
+        self.didRefresh = didRefresh
+    }
+
+    /// Makes a runtime: defaults, then the config file `source` selects, then `options`.
+    /// Finds the OCI runtime and conmon, creates the directories, opens the state, and
+    /// refreshes it when the machine rebooted since the runtime last ran.
+    public static func create(
+        configFile source: ConfigFileSource = .standard,
+        options: (inout RuntimeConfig) -> Void = { _ in }
+    ) async throws(LibpodError) -> Runtime {
+        let environment = RuntimeConfig.processEnvironment()
+        var config = try RuntimeConfig.defaults(environment: environment)
+        let file = try ConfigFile.locate(source, uid: geteuid(), environment: environment)
+        if let file { try ConfigFile.apply(path: file, to: &config) }
+        options(&config)
+        try validate(config)
+
+        let ociRuntime = try ExecutableDiscovery.ociRuntime(paths: config.runtimePath)
+        let conmon = try ExecutableDiscovery.conmon(paths: config.conmonPath)
+
+        let paths = RuntimePaths(config: config)
+        try FileSystem.ensureDirectory(config.staticDir, mode: 0o700)
+        try FileSystem.ensureDirectory(config.tmpDir, mode: 0o700)
+        for directory in paths.perBootDirectories { try FileSystem.ensureDirectory(directory, mode: 0o700) }
+        let locks = try LockManager(directory: paths.lockDir)
+        let events = try EventLog(directory: paths.eventsDir)
+
+        let state: any StateStore
+        switch config.stateType {
+        case .memory:
+            state = InMemoryStateStore(namespace: config.namespace)
+        case .sqlite:
+            state = try SQLiteStateStore(
+                path: paths.stateDatabase, namespace: config.namespace,
+                paths: .init(
+                    staticDir: config.staticDir, tmpDir: config.tmpDir, storageRoot: config.resolvedStorageRoot,
+                    storageDriver: config.storageDriver.rawValue))
+        }
+        do {
+            let refreshed = try await RebootRefresh.runIfNeeded(paths: paths, state: state, events: events)
+            return Runtime(
+                config: config, configFile: file, ociRuntime: ociRuntime, conmon: conmon, state: state, locks: locks,
+                events: events, paths: paths, didRefresh: refreshed)
+        } catch {
+            await state.close()
+            throw error
+        }
+    }
+
+    private static func validate(_ config: RuntimeConfig) throws(LibpodError) {
+        for (key, value) in [("static_dir", config.staticDir), ("tmp_dir", config.tmpDir)] where !value.hasPrefix("/") {
+            throw .config(ConfigError(file: "(options)", key: key, message: "expected an absolute path, found \"\(value)\""))
+        }
+        if !config.namespace.isEmpty {
+            do { try ContainerNaming.validate(name: config.namespace) } catch {
+                throw .config(ConfigError(file: "(options)", key: "namespace", message: "\"\(config.namespace)\" is not a valid namespace name"))
+            }
+        }
+    }
+
+    /// Fails once the runtime has been shut down.
+    public func checkValid() throws(LibpodError) {
+        guard valid.load(ordering: .acquiring) else { throw .runtimeStopped }
+    }
+
+    /// Stops using the runtime: with `force`, stops every running container of this
+    /// namespace first (each with its own stop timeout); then closes the state.
+    /// A second shutdown is an error, as in the seed.
+    public func shutdown(force: Bool = false) async throws(LibpodError) {
+        guard valid.exchange(false, ordering: .acquiringAndReleasing) else { throw .runtimeStopped }
+        if force, let hook = shutdownHook.withLock({ $0 }) {
+            await hook(self)
+        }
+        await state.close()
+    }
+
+    /// Set by the container layer: how a forced shutdown stops running containers.
+    let shutdownHook = Mutex<(@Sendable (Runtime) async -> Void)?>(nil)
+
+    // MARK: - Containers in the state
+
+    /// The container with this full ID, name or unique ID prefix.
+    public func container(_ idOrName: String) async throws(LibpodError) -> Container {
+        try checkValid()
+        return try await state.lookup(idOrName)
+    }
+
+    /// Every container this runtime's namespace sees, oldest first.
+    public func containers() async throws(LibpodError) -> [Container] {
+        try checkValid()
+        return try await state.containers()
+    }
+
+    /// A generated `adjective_surname` name that no container or pod has.
+    public func generateName() async throws(LibpodError) -> String {
+        try checkValid()
+        let state = self.state
+        return try await NameGenerator.generate { name throws(LibpodError) in try await state.nameInUse(name) }
+    }
+
+    /// Registers a new container (state configured) from `draft`: an empty ID gets a new
+    /// one, an empty name a generated one, an empty namespace this runtime's.
+    @discardableResult
+    public func addContainer(_ draft: ContainerConfig) async throws(LibpodError) -> Container {
+        try checkValid()
+        var config = draft
+        if config.id.isEmpty { config.id = ContainerNaming.newID() }
+        guard ContainerNaming.isFullID(config.id) else {
+            throw .invalidArgument("container ID \"\(config.id)\" is not 64 lowercase hex digits")
+        }
+        if config.name.isEmpty { config.name = try await generateName() }
+        try ContainerNaming.validate(name: config.name)
+        if config.namespace.isEmpty { config.namespace = self.config.namespace }
+        let container = Container(config: config)
+        try await state.add(container)
+        try? events.append(Event(type: .container, status: "create", id: config.id, name: config.name))
+        return container
+    }
+
+    /// Reads the container, lets `body` change its state, saves it: all under the
+    /// container's lock, so no update from another task or process is lost.
+    @discardableResult
+    public func updateContainer<R: Sendable>(
+        _ id: String, _ body: (inout Container) async throws(LibpodError) -> R
+    ) async throws(LibpodError) -> R {
+        try checkValid()
+        return try await locks.withContainerLock(id) { () async throws(LibpodError) -> R in
+            var container = try await state.container(id: id)
+            let before = container.state
+            let result = try await body(&container)
+            if container.state != before { try await state.save(container.state, id: id) }
+            return result
+        }
+    }
+
+    /// Podman's `info`.
+    public func info() async throws(LibpodError) -> RuntimeInfo {
+        try checkValid()
+        let containers = try await state.containers()
+        let registries = HostProbe.registries()
+        return RuntimeInfo(
+            host: await HostProbe.host(config: config, runtime: ociRuntime, conmon: conmon),
+            store: StoreInfo(
+                staticDir: config.staticDir, tmpDir: config.tmpDir, storageRoot: config.resolvedStorageRoot,
+                storageDriver: config.storageDriver.rawValue, stateType: config.stateType.rawValue,
+                imageCount: imageCount(), containerCount: containers.count,
+                runningContainerCount: containers.count { $0.state.status == .running },
+                pausedContainerCount: containers.count { $0.state.status == .paused },
+                stoppedContainerCount: containers.count { [.stopped, .exited, .created, .configured].contains($0.state.status) }),
+            registries: registries.search, insecureRegistries: registries.insecure)
+    }
+
+    /// Set by the image layer.
+    let imageCounter = Mutex<(@Sendable () -> Int)?>(nil)
+    private func imageCount() -> Int { imageCounter.withLock { $0 }?() ?? 0 }
+}
+
+/// Where a runtime keeps its files.
+public struct RuntimePaths: Sendable, Equatable {
+    public var stateDatabase: String
+    /// Per boot (under tmp_dir): locks, events, conmon's exit files and sockets, run files.
+    public var lockDir: String
+    public var eventsDir: String
+    public var exitsDir: String
+    public var socketDir: String
+    public var containersRunDir: String
+    public var aliveFile: String
+    public var aliveLock: String
+    /// Persistent (under static_dir): bundles and logs.
+    public var containersDir: String
+
+    init(config: RuntimeConfig) {
+        stateDatabase = config.staticDir + "/state.sqlite"
+        lockDir = config.tmpDir + "/lock"
+        eventsDir = config.tmpDir + "/events"
+        exitsDir = config.tmpDir + "/exits"
+        socketDir = config.tmpDir + "/socket"
+        containersRunDir = config.tmpDir + "/containers"
+        aliveFile = config.tmpDir + "/alive"
+        aliveLock = config.tmpDir + "/alive.lck"
+        containersDir = config.staticDir + "/containers"
+    }
+
+    var perBootDirectories: [String] { [lockDir, eventsDir, exitsDir, socketDir, containersRunDir] }
+}

@@ -1,0 +1,91 @@
+import Synchronization
+
+/// A state store held in this process only: for tests, and for runtimes configured with
+/// `state_type = "memory"`. Behaves as the SQLite store does.
+public final class InMemoryStateStore: StateStore {
+    public let namespace: String
+    private let storage: Mutex<Storage>
+
+    private struct Storage: ~Copyable {
+        var containers: [String: Container] = [:]
+        var order: [String] = []
+        var closed = false
+    }
+
+    public init(namespace: String = "") {
+        self.namespace = namespace
+        self.storage = Mutex(Storage())
+    }
+
+    private func visible(_ container: Container) -> Bool {
+        namespace.isEmpty || container.config.namespace == namespace
+    }
+
+    private func withStorage<R>(_ body: (inout Storage) throws(LibpodError) -> R) throws(LibpodError) -> R {
+        try storage.withLock { (storage: inout Storage) throws(LibpodError) -> R in
+            guard !storage.closed else { throw LibpodError.runtimeStopped }
+            return try body(&storage)
+        }
+    }
+
+    public func add(_ container: Container) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard storage.containers[container.id] == nil else { throw .invalidArgument("container ID \(container.id) is already in use") }
+            guard !storage.containers.values.contains(where: { $0.name == container.name }) else { throw .nameInUse(container.name) }
+            storage.containers[container.id] = container
+            storage.order.append(container.id)
+        }
+    }
+
+    public func container(id: String) async throws(LibpodError) -> Container {
+        try withStorage { storage throws(LibpodError) in
+            guard let container = storage.containers[id], visible(container) else { throw .containerNotFound(id) }
+            return container
+        }
+    }
+
+    public func lookupID(_ idOrName: String) async throws(LibpodError) -> String {
+        try withStorage { storage throws(LibpodError) in
+            let candidates = storage.containers.values.filter(visible).map { (id: $0.id, name: $0.name) }
+            return try ContainerLookup.resolve(idOrName, candidates: candidates)
+        }
+    }
+
+    public func lookup(_ idOrName: String) async throws(LibpodError) -> Container {
+        try await container(id: try await lookupID(idOrName))
+    }
+
+    public func containers() async throws(LibpodError) -> [Container] {
+        try withStorage { storage in storage.order.compactMap { storage.containers[$0] }.filter(visible) }
+    }
+
+    public func save(_ state: ContainerState, id: String) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard let container = storage.containers[id], visible(container) else { throw .containerNotFound(id) }
+            storage.containers[id]?.state = state
+        }
+    }
+
+    public func remove(id: String) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard let container = storage.containers[id], visible(container) else { throw .containerNotFound(id) }
+            storage.containers[id] = nil
+            storage.order.removeAll { $0 == id }
+        }
+    }
+
+    public func nameInUse(_ name: String) async throws(LibpodError) -> Bool {
+        try withStorage { storage in storage.containers.values.contains { $0.name == name } }
+    }
+
+    public func resetForReboot() async throws(LibpodError) -> [Container] {
+        try withStorage { storage in
+            for id in storage.order { storage.containers[id]?.state.resetForReboot() }
+            return storage.order.compactMap { storage.containers[$0] }
+        }
+    }
+
+    public func close() async {
+        storage.withLock { $0.closed = true }
+    }
+}

@@ -1,0 +1,357 @@
+import Foundation
+import GRDB
+import Glibc
+import Synchronization
+
+/// The state in a SQLite database (WAL, so readers never wait for a writer), shared by
+/// every process that opens the same runtime. Config is written once as JSON; the
+/// runtime state is plain columns, so listing a thousand containers decodes no JSON
+/// but the configs this process has not seen yet.
+public final class SQLiteStateStore: StateStore {
+    public static let schemaVersion = 1
+
+    public let namespace: String
+    public let path: String
+    private let pool: DatabasePool
+    /// Configs never change after creation, so each is decoded once per process.
+    private let configCache = Mutex<[String: ContainerConfig]>([:])
+    private let closed = Atomic<Bool>(false)
+
+    /// The paths a database was made for; opening it with others is refused, because the
+    /// containers it lists would point at files that are not there (podman's ValidateDBConfig).
+    public struct Paths: Sendable, Equatable {
+        public var staticDir: String
+        public var tmpDir: String
+        public var storageRoot: String
+        public var storageDriver: String
+
+        public init(staticDir: String, tmpDir: String, storageRoot: String, storageDriver: String) {
+            self.staticDir = staticDir
+            self.tmpDir = tmpDir
+            self.storageRoot = storageRoot
+            self.storageDriver = storageDriver
+        }
+    }
+
+    public init(path: String, namespace: String = "", paths: Paths) throws(LibpodError) {
+        self.namespace = namespace
+        self.path = path
+        var configuration = Configuration()
+        // Another process may hold the write lock for a moment; wait rather than fail.
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            // WAL with synchronous=NORMAL is durable against a crashed or killed process,
+            // which is what a container engine must survive; full fsync per commit would
+            // cost several milliseconds on every container transition.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .system("opening the state database \(path): \(error)")
+        }
+        // Two processes opening a new database at once must not both migrate it.
+        let lock = try FileLock.acquireBlocking(path: path + ".lock")
+        defer { lock.release() }
+        do {
+            try Self.migrator.migrate(pool)
+            try pool.write { db in try Self.check(paths: paths, in: db, path: path) }
+        } catch let error as LibpodError {
+            try? pool.close()
+            throw error
+        } catch {
+            try? pool.close()
+            throw .system("preparing the state database \(path): \(error)")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE dbConfig (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        schemaVersion INTEGER NOT NULL,
+                        staticDir TEXT NOT NULL, tmpDir TEXT NOT NULL,
+                        storageRoot TEXT NOT NULL, storageDriver TEXT NOT NULL);
+                    CREATE TABLE containers (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        namespace TEXT NOT NULL,
+                        podID TEXT,
+                        config BLOB NOT NULL);
+                    CREATE INDEX containersByNamespace ON containers(namespace);
+                    CREATE TABLE containerState (
+                        id TEXT PRIMARY KEY NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+                        status INTEGER NOT NULL,
+                        pid INTEGER NOT NULL DEFAULT 0,
+                        conmonPID INTEGER NOT NULL DEFAULT 0,
+                        exitCode INTEGER NOT NULL DEFAULT 0,
+                        oomKilled INTEGER NOT NULL DEFAULT 0,
+                        startedAt REAL, finishedAt REAL,
+                        mountPoint TEXT NOT NULL DEFAULT '',
+                        restartCount INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE pods (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        namespace TEXT NOT NULL,
+                        config BLOB NOT NULL);
+                    CREATE TABLE volumes (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        config BLOB NOT NULL);
+                    """)
+        }
+        return migrator
+    }
+
+    private static func check(paths: Paths, in db: Database, path: String) throws {
+        let row = try Row.fetchOne(db, sql: "SELECT * FROM dbConfig WHERE id = 1")
+        guard let row else {
+            try db.execute(
+                sql: "INSERT INTO dbConfig VALUES (1, ?, ?, ?, ?, ?)",
+                arguments: [schemaVersion, paths.staticDir, paths.tmpDir, paths.storageRoot, paths.storageDriver])
+            return
+        }
+        let stored = Paths(
+            staticDir: row["staticDir"], tmpDir: row["tmpDir"], storageRoot: row["storageRoot"],
+            storageDriver: row["storageDriver"])
+        let version: Int = row["schemaVersion"]
+        guard version <= schemaVersion else {
+            throw LibpodError.system("the state database \(path) has schema \(version), newer than this Podlink's \(schemaVersion); upgrade Podlink")
+        }
+        for (key, mine, theirs) in [
+            ("static_dir", paths.staticDir, stored.staticDir), ("tmp_dir", paths.tmpDir, stored.tmpDir),
+            ("storage_root", paths.storageRoot, stored.storageRoot),
+            ("storage_driver", paths.storageDriver, stored.storageDriver),
+        ] where mine != theirs {
+            throw LibpodError.config(ConfigError(
+                file: path, key: key,
+                message: "the state database was created with \(key) \"\(theirs)\" but the configuration says \"\(mine)\"; "
+                    + "set \(key) back, or use another static_dir for a separate state"))
+        }
+    }
+
+    // MARK: - StateStore
+
+    private var namespaceClause: String { namespace.isEmpty ? "" : " AND c.namespace = ?" }
+    private var namespaceArguments: StatementArguments { namespace.isEmpty ? [] : [namespace] }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(LibpodError) -> T {
+        guard !closed.load(ordering: .relaxed) else { throw .runtimeStopped }
+        do {
+            return try pool.unsafeRead(body)
+        } catch let error as LibpodError {
+            throw error
+        } catch {
+            throw .system("reading the state database \(path): \(error)")
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(LibpodError) -> T {
+        guard !closed.load(ordering: .relaxed) else { throw .runtimeStopped }
+        do {
+            return try await pool.write(body)
+        } catch let error as LibpodError {
+            throw error
+        } catch {
+            throw .system("writing the state database \(path): \(error)")
+        }
+    }
+
+    public func add(_ container: Container) async throws(LibpodError) {
+        let encoded: Data
+        do {
+            encoded = try JSONEncoder().encode(container.config)
+        } catch {
+            throw .system("encoding the config of container \(container.id): \(error)")
+        }
+        let state = container.state
+        let config = container.config
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM containers WHERE name = ? UNION SELECT 1 FROM pods WHERE name = ?",
+                arguments: [config.name, config.name]) == true
+            {
+                throw LibpodError.nameInUse(config.name)
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM containers WHERE id = ? UNION SELECT 1 FROM pods WHERE id = ?",
+                arguments: [config.id, config.id]) == true
+            {
+                throw LibpodError.invalidArgument("container ID \(config.id) is already in use")
+            }
+            try db.execute(
+                sql: "INSERT INTO containers (id, name, namespace, config) VALUES (?, ?, ?, ?)",
+                arguments: [config.id, config.name, config.namespace, encoded])
+            try Self.insertOrReplace(state, id: config.id, in: db)
+        }
+        configCache.withLock { $0[config.id] = config }
+    }
+
+    private static func insertOrReplace(_ state: ContainerState, id: String, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO containerState
+                (id, status, pid, conmonPID, exitCode, oomKilled, startedAt, finishedAt, mountPoint, restartCount)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, state.status.code, state.pid, state.conmonPID, state.exitCode, state.oomKilled,
+                state.startedAt?.timeIntervalSince1970, state.finishedAt?.timeIntervalSince1970, state.mountPoint,
+                state.restartCount,
+            ])
+    }
+
+    private static let selectColumns = """
+        SELECT c.id, c.config, s.status, s.pid, s.conmonPID, s.exitCode, s.oomKilled, s.startedAt, s.finishedAt,
+               s.mountPoint, s.restartCount
+        FROM containers c JOIN containerState s ON s.id = c.id
+        """
+
+    /// A container from `selectColumns`' columns, starting at column `offset` of `row`.
+    private func container(from row: Row, offset: Int = 0) throws -> Container {
+        let id: String = row[offset]
+        var config = configCache.withLock { $0[id] }
+        if config == nil {
+            let data: Data = row[offset + 1]
+            let decoded = try JSONDecoder().decode(ContainerConfig.self, from: data)
+            configCache.withLock { $0[id] = decoded }
+            config = decoded
+        }
+        var state = ContainerState()
+        state.status = ContainerStatus(code: row[offset + 2])
+        state.pid = row[offset + 3]
+        state.conmonPID = row[offset + 4]
+        state.exitCode = row[offset + 5]
+        state.oomKilled = row[offset + 6]
+        state.startedAt = (row[offset + 7] as Double?).map(Date.init(timeIntervalSince1970:))
+        state.finishedAt = (row[offset + 8] as Double?).map(Date.init(timeIntervalSince1970:))
+        state.mountPoint = row[offset + 9]
+        state.restartCount = row[offset + 10]
+        return Container(config: config!, state: state)
+    }
+
+    public func container(id: String) async throws(LibpodError) -> Container {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: Self.selectColumns + " WHERE c.id = ?" + namespaceClause,
+                arguments: [id] + namespaceArguments)
+            else { throw LibpodError.containerNotFound(id) }
+            return try container(from: row)
+        }
+    }
+
+    public func lookupID(_ idOrName: String) async throws(LibpodError) -> String {
+        try read { db in try resolve(idOrName, in: db) }
+    }
+
+    public func lookup(_ idOrName: String) async throws(LibpodError) -> Container {
+        // One statement finds the exact ID, the name and up to a few prefix matches, each
+        // by an index, with their rows: lookups are the daemon's most frequent query.
+        let clause = namespaceClause
+        let sql = """
+            SELECT m.rank, c.id, c.config, s.status, s.pid, s.conmonPID, s.exitCode, s.oomKilled, s.startedAt,
+                   s.finishedAt, s.mountPoint, s.restartCount
+            FROM (
+                SELECT 0 AS rank, c.id FROM containers c WHERE c.id = ?1\(clause.isEmpty ? "" : " AND c.namespace = ?3")
+                UNION ALL SELECT 1, c.id FROM containers c WHERE c.name = ?1\(clause.isEmpty ? "" : " AND c.namespace = ?3")
+                UNION ALL SELECT * FROM (SELECT 2, c.id FROM containers c WHERE c.id >= ?1 AND c.id < ?2\(clause.isEmpty ? "" : " AND c.namespace = ?3") LIMIT 6)
+            ) m
+            JOIN containers c ON c.id = m.id JOIN containerState s ON s.id = m.id ORDER BY m.rank
+            """
+        let upper = ContainerNaming.isIDPrefix(idOrName) ? idOrName + "g" : idOrName
+        return try read { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [idOrName, upper] + namespaceArguments)
+            guard let first = rows.first else { throw LibpodError.containerNotFound(idOrName) }
+            let rank: Int = first["rank"]
+            if rank < 2 || rows.count == 1 { return try container(from: first, offset: 1) }
+            throw LibpodError.ambiguousContainerID(prefix: idOrName, matches: rows.map { $0["id"] as String })
+        }
+    }
+
+    /// podman's order: full ID, then name, then unique ID prefix; each an indexed query.
+    private func resolve(_ idOrName: String, in db: Database) throws -> String {
+        let clause = namespaceClause
+        let scope = namespaceArguments
+        if ContainerNaming.isFullID(idOrName),
+            try String.fetchOne(db.cachedStatement(sql: "SELECT c.id FROM containers c WHERE c.id = ?" + clause), arguments: [idOrName] + scope) != nil
+        {
+            return idOrName
+        }
+        if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT c.id FROM containers c WHERE c.name = ?" + clause), arguments: [idOrName] + scope) {
+            return id
+        }
+        guard ContainerNaming.isIDPrefix(idOrName) else { throw LibpodError.containerNotFound(idOrName) }
+        // IDs are lowercase hex, so a range scan on the primary key finds the prefix.
+        let matches = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT c.id FROM containers c WHERE c.id >= ? AND c.id < ?" + clause + " LIMIT 6"),
+            arguments: [idOrName, idOrName + "g"] + scope)
+        switch matches.count {
+        case 0: throw LibpodError.containerNotFound(idOrName)
+        case 1: return matches[0]
+        default: throw LibpodError.ambiguousContainerID(prefix: idOrName, matches: matches)
+        }
+    }
+
+    public func containers() async throws(LibpodError) -> [Container] {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: Self.selectColumns + " WHERE 1" + namespaceClause + " ORDER BY c.rowid",
+                arguments: namespaceArguments)
+            var result: [Container] = []
+            while let row = try rows.next() { result.append(try container(from: row)) }
+            return result
+        }
+    }
+
+    public func save(_ state: ContainerState, id: String) async throws(LibpodError) {
+        let clause = namespaceClause
+        let arguments = namespaceArguments
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM containers c WHERE c.id = ?" + clause, arguments: [id] + arguments) == true else {
+                throw LibpodError.containerNotFound(id)
+            }
+            try Self.insertOrReplace(state, id: id, in: db)
+        }
+    }
+
+    public func remove(id: String) async throws(LibpodError) {
+        let clause = namespaceClause
+        let arguments = namespaceArguments
+        try await write { db in
+            try db.execute(sql: "DELETE FROM containers WHERE id IN (SELECT c.id FROM containers c WHERE c.id = ?" + clause + ")",
+                arguments: [id] + arguments)
+            guard db.changesCount == 1 else { throw LibpodError.containerNotFound(id) }
+        }
+        configCache.withLock { $0[id] = nil }
+    }
+
+    public func nameInUse(_ name: String) async throws(LibpodError) -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM containers WHERE name = ? UNION SELECT 1 FROM pods WHERE name = ?",
+                arguments: [name, name]) == true
+        }
+    }
+
+    public func resetForReboot() async throws(LibpodError) -> [Container] {
+        // One statement per rule, all in one transaction: a thousand containers cost
+        // three updates, not a thousand.
+        try await write { db in
+            func codes(_ statuses: [ContainerStatus]) -> String { statuses.map { String($0.code) }.joined(separator: ",") }
+            try db.execute(sql: """
+                UPDATE containerState SET status = \(ContainerStatus.exited.code)
+                WHERE status IN (\(codes([.running, .paused, .stopped, .stopping, .exited])));
+                UPDATE containerState SET status = \(ContainerStatus.configured.code)
+                WHERE status IN (\(codes([.configured, .created, .unknown])));
+                UPDATE containerState SET pid = 0, conmonPID = 0, mountPoint = '';
+                """)
+        }
+        // Refresh concerns every namespace, so every container comes back.
+        return try read { db in
+            try Row.fetchAll(db, sql: Self.selectColumns + " ORDER BY c.rowid").map { try container(from: $0) }
+        }
+    }
+
+    public func close() async {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        try? pool.close()
+    }
+}

@@ -1,0 +1,45 @@
+/// Where containers live between calls and between processes. One protocol, two stores:
+/// SQLite (shared by every process that opens the runtime) and memory (tests).
+///
+/// A store is scoped to a namespace as podman's are: with a namespace it sees and
+/// creates only that namespace's containers; with "" it sees all. Names and IDs are
+/// unique across all namespaces.
+public protocol StateStore: Sendable {
+    var namespace: String { get }
+
+    /// Adds a new container. Fails when its name or ID is taken.
+    func add(_ container: Container) async throws(LibpodError)
+    /// The container with this full ID.
+    func container(id: String) async throws(LibpodError) -> Container
+    /// The full ID of the container with this full ID, name or unique ID prefix, in that order.
+    func lookupID(_ idOrName: String) async throws(LibpodError) -> String
+    /// The container with this full ID, name or unique ID prefix.
+    func lookup(_ idOrName: String) async throws(LibpodError) -> Container
+    /// Every container visible in this namespace, oldest first.
+    func containers() async throws(LibpodError) -> [Container]
+    /// Replaces the runtime state of a container.
+    func save(_ state: ContainerState, id: String) async throws(LibpodError)
+    /// Removes a container and its state.
+    func remove(id: String) async throws(LibpodError)
+    /// Whether any container (in any namespace) has this name.
+    func nameInUse(_ name: String) async throws(LibpodError) -> Bool
+    /// podman's state.Refresh: every container's state reset as after a reboot, in one
+    /// transaction. Returns the containers as they are afterwards.
+    func resetForReboot() async throws(LibpodError) -> [Container]
+    /// Closes the store; later calls fail.
+    func close() async
+}
+
+/// Shared by the stores: podman's lookup rules over a set of (id, name) pairs.
+enum ContainerLookup {
+    static func resolve(_ idOrName: String, candidates: [(id: String, name: String)]) throws(LibpodError) -> String {
+        if let exact = candidates.first(where: { $0.id == idOrName || $0.name == idOrName }) { return exact.id }
+        guard ContainerNaming.isIDPrefix(idOrName) else { throw .containerNotFound(idOrName) }
+        let matches = candidates.filter { $0.id.hasPrefix(idOrName) }.map(\.id)
+        switch matches.count {
+        case 0: throw .containerNotFound(idOrName)
+        case 1: return matches[0]
+        default: throw .ambiguousContainerID(prefix: idOrName, matches: matches.sorted())
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Glibc
+
+/// The few file operations Libpod needs, on POSIX calls: no Foundation on these paths,
+/// and every failure says which path and which errno.
+enum FileSystem {
+    static func errorText(_ operation: String, _ path: String, _ code: Int32 = errno) -> String {
+        "\(operation) \(path): \(String(cString: strerror(code)))"
+    }
+
+    /// `mkdir -p` with `mode` for the directories it creates.
+    @discardableResult
+    static func makeDirectories(_ path: String, mode: mode_t = 0o755) -> Bool {
+        if mkdir(path, mode) == 0 { return true }
+        if errno == EEXIST { return isDirectory(path) }
+        guard errno == ENOENT else { return false }
+        var parent = path
+        while parent.hasSuffix("/") { parent.removeLast() }
+        guard let slash = parent.lastIndex(of: "/"), slash != parent.startIndex else { return false }
+        guard makeDirectories(String(parent[..<slash]), mode: mode) else { return false }
+        return mkdir(path, mode) == 0 || (errno == EEXIST && isDirectory(path))
+    }
+
+    static func ensureDirectory(_ path: String, mode: mode_t = 0o755) throws(LibpodError) {
+        guard makeDirectories(path, mode: mode) else { throw .system(errorText("creating directory", path)) }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The whole file, or nil when it does not exist. Other failures throw.
+    static func read(_ path: String) throws(LibpodError) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            if errno == ENOENT { return nil }
+            throw .system(errorText("opening", path))
+        }
+        defer { close(descriptor) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .system(errorText("reading", path))
+            }
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    static func readString(_ path: String) throws(LibpodError) -> String? {
+        guard let bytes = try read(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes through a temporary file and rename, so a reader sees the old or the new
+    /// content, never a part; fsync'd when `durable`.
+    static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644, durable: Bool = false)
+        throws(LibpodError)
+    {
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw .system(errorText("creating", temporary)) }
+        let data = Array(bytes)
+        var written = 0
+        while written < data.count {
+            let count = data.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(descriptor)
+                unlink(temporary)
+                throw .system(errorText("writing", temporary, code))
+            }
+            written += count
+        }
+        if durable { fsync(descriptor) }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .system(errorText("renaming into place", path, code))
+        }
+    }
+
+    /// Removes a file; a missing file is not an error.
+    static func removeFile(_ path: String) throws(LibpodError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw .system(errorText("removing", path)) }
+    }
+
+    /// `rm -rf`, without following symlinks and without crossing into mounts' contents
+    /// it cannot remove (those fail with EBUSY and are reported).
+    static func removeTree(_ path: String) throws(LibpodError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw .system(errorText("examining", path))
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            for name in list(path) { try removeTree(path + "/" + name) }
+            guard rmdir(path) == 0 || errno == ENOENT else { throw .system(errorText("removing directory", path)) }
+        } else {
+            try removeFile(path)
+        }
+    }
+
+    /// Names in a directory (no `.` and `..`); empty when it does not exist.
+    static func list(_ path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
