@@ -2,6 +2,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import ProcessSpawn
 #endif
 
 /// A service program a client starts for itself, for the length of a session: the `-A`
@@ -143,59 +144,19 @@ public final class VarlinkChildService: Sendable {
     }
 }
 
-/// posix_spawn with descriptors moved into place and a clean signal state.
+/// Starting children for the transport, and the unix-socket plumbing they need.
 enum ChildSpawn {
-    /// Spawns `arguments` (argv[0] is the program's path) with each `(source, target)`
-    /// descriptor duplicated onto `target`, and `environment` (`NAME=value` entries) set
-    /// over ours, minus any `LISTEN_*` of ours, which belongs to this process alone.
+    /// ProcessSpawn.spawn, failing as the transport's other socket operations do.
     static func spawn(
         _ arguments: [String],
         descriptors: [(source: Int32, target: Int32)],
         environment: [String]
     ) throws(VarlinkSocketError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        // A source that is itself one of the targets would be clobbered, or keep its
-        // close-on-exec when duplicated onto itself: move such sources out of the way.
-        var moved: [Int32] = []
-        defer { for descriptor in moved { close(descriptor) } }
-        for (source, target) in descriptors {
-            var from = source
-            if source <= 3 || descriptors.contains(where: { $0.target == source }) {
-                from = fcntl(source, F_DUPFD_CLOEXEC, 10)
-                guard from >= 0 else { throw VarlinkSocketError(operation: "fcntl(F_DUPFD_CLOEXEC)", errno: errno) }
-                moved.append(from)
-            }
-            posix_spawn_file_actions_adddup2(&actions, from, target)
+        do {
+            return try ProcessSpawn.spawn(arguments, descriptors: descriptors, environment: environment)
+        } catch {
+            throw VarlinkSocketError(operation: "starting \(arguments.joined(separator: " "))", errno: error.errno)
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let replaced = Set(environment.map { $0.prefix { $0 != "=" } })
-        let fullEnvironment =
-            currentEnvironment().filter { !$0.hasPrefix("LISTEN_") && !replaced.contains($0.prefix { $0 != "=" }) }
-            + environment
-        var pid: pid_t = 0
-        let result = withCStrings(arguments) { argv in
-            withCStrings(fullEnvironment) { envp in
-                posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-            }
-        }
-        guard result == 0 else {
-            throw VarlinkSocketError(operation: "starting \(arguments.joined(separator: " "))", errno: result)
-        }
-        return pid
     }
 
     /// A listening unix socket bound to `path`, close-on-exec.
@@ -222,22 +183,5 @@ enum ChildSpawn {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-    }
-
-    private static func currentEnvironment() -> [String] {
-        var result: [String] = []
-        var pointer = environ
-        while let entry = pointer.pointee {
-            result.append(String(cString: entry))
-            pointer += 1
-        }
-        return result
-    }
-
-    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-        var pointers = strings.map { strdup($0) }
-        pointers.append(nil)
-        defer { for pointer in pointers { free(pointer) } }
-        return body(pointers)
     }
 }
