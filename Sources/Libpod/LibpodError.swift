@@ -21,6 +21,18 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     case runtimeStopped
     /// A lower layer (file system, SQLite, a process) failed.
     case system(String)
+    /// No image matches the given ID, ID prefix or name.
+    case imageNotFound(String)
+    /// An ID prefix that matches more than one image.
+    case ambiguousImageID(prefix: String, matches: [String])
+    /// The image is used by a container and removal was not forced.
+    case imageInUse(String)
+    /// A blob or layer whose content does not hash to the digest its manifest or config
+    /// gives: `blob` says which (archive and path inside it).
+    case digestMismatch(blob: String, expected: String, found: String)
+    /// An image archive or layer that is malformed, or has an entry that would write
+    /// outside its directory.
+    case invalidArchive(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +54,17 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidArgument(let message): return message
         case .runtimeStopped: return "the runtime has been shut down; create a new runtime"
         case .system(let message): return message
+        case .imageNotFound(let reference):
+            return "no image with name or ID \"\(reference)\" found; `podlink images` lists the images"
+        case .ambiguousImageID(let prefix, let matches):
+            let shown = matches.prefix(5).map { String($0.prefix(12)) }.joined(separator: ", ")
+            return "image ID prefix \"\(prefix)\" matches \(matches.count) images (\(shown)); give more of the ID"
+        case .imageInUse(let reference):
+            return "image \(reference) is used by a container; remove the container first, or force the removal"
+        case .digestMismatch(let blob, let expected, let found):
+            return "\(blob) has digest \(found), but \(expected) was expected; the archive is damaged or was altered: save or export it again"
+        case .invalidArchive(let path, let reason):
+            return "cannot use the archive \(path): \(reason)"
         }
     }
 }
