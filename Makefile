@@ -26,7 +26,8 @@ test: setup
 	.build/release/podlink-bench check
 
 ## Benchmarks against the peers, side by side in one run (figures in docs/BENCHMARKS.md).
-bench: setup
+bench:
+	bash scripts/setup-bench
 	$(SWIFT) build -c release --product varlink-certification
 	$(SWIFT) build -c release --product podlink-bench
 	$(SWIFT) build -c release --product varlink

@@ -23,6 +23,7 @@ do {
         print("release check: the generated codec and Foundation agree")
     }
     if selected.contains("all") || selected.contains("runtime") { harness = try await RuntimeBenchmarks.run(harness) }
+    if selected.contains("all") || selected.contains("lifecycle") { harness = try await LifecycleBenchmarks.run(harness) }
     if selected.contains("all") || selected.contains("rpc") {
         // The servers under test are built next to this program.
         try RPCBenchmarks.run(productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())

@@ -6,6 +6,7 @@ import Libpod
 //
 //   libpod-test-helper create-runtime STATIC TMP
 //   libpod-test-helper increment STATIC TMP ID COUNT
+//   libpod-test-helper hold-lock STATIC TMP ID
 
 func runtime(_ staticDir: String, _ tmpDir: String) async throws -> Runtime {
     try await Runtime.create(configFile: .none) {
@@ -27,8 +28,15 @@ do {
             try await made.updateContainer(arguments[4]) { $0.state.restartCount += 1 }
         }
         try await made.shutdown()
+    case "hold-lock" where arguments.count == 5:
+        // Takes a container's lock and keeps it until killed.
+        let made = try await runtime(arguments[2], arguments[3])
+        let lock = try await made.locks.containerLock(arguments[4])
+        print("holding")
+        try await Task.sleep(for: .seconds(3600))
+        lock.release()
     default:
-        print("usage: libpod-test-helper create-runtime STATIC TMP | increment STATIC TMP ID COUNT")
+        print("usage: libpod-test-helper create-runtime STATIC TMP | increment STATIC TMP ID COUNT | hold-lock STATIC TMP ID")
         exit(2)
     }
 } catch {

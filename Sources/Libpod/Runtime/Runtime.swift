@@ -18,11 +18,16 @@ public final class Runtime: Sendable {
     public let paths: RuntimePaths
     /// Whether creating this runtime performed the after-reboot refresh.
     public let didRefresh: Bool
+    /// Local images and their layers.
+    public let images: ImageStore
+    let storage: ContainerStorage
+    let exitWatcher: ExitWatcher
     private let valid = Atomic<Bool>(true)
 
     private init(
         config: RuntimeConfig, configFile: String?, ociRuntime: DiscoveredExecutable, conmon: DiscoveredExecutable,
-        state: any StateStore, locks: LockManager, events: EventLog, paths: RuntimePaths, didRefresh: Bool
+        state: any StateStore, locks: LockManager, events: EventLog, paths: RuntimePaths, didRefresh: Bool,
+        images: ImageStore, storage: ContainerStorage, exitWatcher: ExitWatcher
     ) {
         self.config = config
         self.configFile = configFile
@@ -33,6 +38,9 @@ public final class Runtime: Sendable {
         self.events = events
         self.paths = paths
         self.didRefresh = didRefresh
+        self.images = images
+        self.storage = storage
+        self.exitWatcher = exitWatcher
     }
 
     /// Makes a runtime: defaults, then the config file `source` selects, then `options`.
@@ -70,12 +78,22 @@ public final class Runtime: Sendable {
                     staticDir: config.staticDir, tmpDir: config.tmpDir, storageRoot: config.resolvedStorageRoot,
                     storageDriver: config.storageDriver.rawValue))
         }
+        var exitWatcher: ExitWatcher?
         do {
+            let images = try ImageStore(root: config.resolvedStorageRoot)
+            let storage = ContainerStorage(root: config.resolvedStorageRoot + "/containers", driver: config.storageDriver)
+            try FileSystem.ensureDirectory(storage.root, mode: 0o700)
+            try FileSystem.ensureDirectory(paths.containersDir, mode: 0o700)
             let refreshed = try await RebootRefresh.runIfNeeded(paths: paths, state: state, events: events)
-            return Runtime(
+            exitWatcher = try ExitWatcher(directory: paths.exitsDir)
+            let runtime = Runtime(
                 config: config, configFile: file, ociRuntime: ociRuntime, conmon: conmon, state: state, locks: locks,
-                events: events, paths: paths, didRefresh: refreshed)
+                events: events, paths: paths, didRefresh: refreshed, images: images, storage: storage,
+                exitWatcher: exitWatcher!)
+            if refreshed { try await runtime.removeAfterRefresh() }
+            return runtime
         } catch {
+            exitWatcher?.stop()
             await state.close()
             throw error
         }
@@ -101,15 +119,12 @@ public final class Runtime: Sendable {
     /// namespace first (each with its own stop timeout); then closes the state.
     /// A second shutdown is an error, as in the seed.
     public func shutdown(force: Bool = false) async throws(LibpodError) {
+        guard valid.load(ordering: .acquiring) else { throw .runtimeStopped }
+        if force { await stopAllForShutdown() }
         guard valid.exchange(false, ordering: .acquiringAndReleasing) else { throw .runtimeStopped }
-        if force, let hook = shutdownHook.withLock({ $0 }) {
-            await hook(self)
-        }
+        exitWatcher.stop()
         await state.close()
     }
-
-    /// Set by the container layer: how a forced shutdown stops running containers.
-    let shutdownHook = Mutex<(@Sendable (Runtime) async -> Void)?>(nil)
 
     // MARK: - Containers in the state
 
@@ -177,16 +192,12 @@ public final class Runtime: Sendable {
             store: StoreInfo(
                 staticDir: config.staticDir, tmpDir: config.tmpDir, storageRoot: config.resolvedStorageRoot,
                 storageDriver: config.storageDriver.rawValue, stateType: config.stateType.rawValue,
-                imageCount: imageCount(), containerCount: containers.count,
+                imageCount: (try? images.images().count) ?? 0, containerCount: containers.count,
                 runningContainerCount: containers.count { $0.state.status == .running },
                 pausedContainerCount: containers.count { $0.state.status == .paused },
                 stoppedContainerCount: containers.count { [.stopped, .exited, .created, .configured].contains($0.state.status) }),
             registries: registries.search, insecureRegistries: registries.insecure)
     }
-
-    /// Set by the image layer.
-    let imageCounter = Mutex<(@Sendable () -> Int)?>(nil)
-    private func imageCount() -> Int { imageCounter.withLock { $0 }?() ?? 0 }
 }
 
 /// Where a runtime keeps its files.

@@ -80,6 +80,9 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     public var stopTimeout: UInt32
     /// Podman's `--rm`: removed when it exits.
     public var autoRemove: Bool
+    /// The OCI runtime that runs it (a path); a runtime made with another one still
+    /// manages it with this one.
+    public var ociRuntime: String
 
     public init(
         id: String, name: String, namespace: String = "", created: Date = Date(),
@@ -87,7 +90,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         workingDir: String = "/", user: String = "", hostname: String = "", labels: [String: String] = [:],
         tty: Bool = false, readOnlyRootfs: Bool = false, memoryLimit: Int64? = nil, pidsLimit: Int64? = nil,
         cpuShares: UInt64? = nil, network: NetworkMode = .none, mounts: [BindMount] = [],
-        stopSignal: Int32 = 15, stopTimeout: UInt32 = 10, autoRemove: Bool = false
+        stopSignal: Int32 = 15, stopTimeout: UInt32 = 10, autoRemove: Bool = false, ociRuntime: String = ""
     ) {
         self.id = id
         self.name = name
@@ -111,6 +114,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         self.stopSignal = stopSignal
         self.stopTimeout = stopTimeout
         self.autoRemove = autoRemove
+        self.ociRuntime = ociRuntime
     }
 }
 

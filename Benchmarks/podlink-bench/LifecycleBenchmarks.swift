@@ -1,0 +1,151 @@
+import Foundation
+import Glibc
+import Libpod
+import ProcessSpawn
+
+/// The container lifecycle (create + start + wait + remove of `/bin/true` from a busybox
+/// image), side by side in one run: through the Libpod API, as the bare conmon + OCI
+/// runtime cycle (the floor any engine on conmon can reach), and as `podman run --rm`.
+enum LifecycleBenchmarks {
+    static let rounds = 20
+
+    static func run(_ harness: Harness) async throws -> Harness {
+        var harness = harness
+        guard geteuid() == 0 else {
+            print("Lifecycle: skipped (needs root)")
+            return harness
+        }
+        let root = "/tmp/podlink-bench/lifecycle-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let tarball = try busyboxTarball(in: root)
+        let candidates: [String] = ["/usr/bin/crun", "/usr/sbin/runc"]
+        let crun = candidates.first(where: { (path: String) -> Bool in access(path, X_OK) == 0 }) ?? "/usr/bin/crun"
+        print("Lifecycle: create+start+wait+remove of /bin/true, busybox image, \(crun), \(rounds) rounds per batch")
+
+        let runtime = try await Runtime.create(configFile: .none) {
+            $0.staticDir = root + "/static"
+            $0.tmpDir = root + "/tmp"
+            $0.runtimePath = [crun]
+        }
+        _ = try await runtime.images.importRootfs(tarball: tarball, reference: "localhost/busybox:latest")
+        var options = ContainerCreateOptions(image: "busybox")
+        options.command = ["/bin/true"]
+        harness.batches = 5
+        harness.minimumBatchTime = .milliseconds(1)
+        let ours = try await harness.measureAsync("Libpod API (overlay rootfs, conmon, \(crun.split(separator: "/").last!))") {
+            for _ in 0..<rounds {
+                let container = try await runtime.createContainer(options)
+                try await runtime.startContainer(container.id)
+                let code = try await runtime.waitContainer(container.id)
+                precondition(code == 0)
+                try await runtime.removeContainer(container.id)
+            }
+        }
+        try await runtime.shutdown()
+
+        let bare = try bareCycle(root: root, tarball: tarball, runtime: crun)
+        let bareResult = try await harness.measureAsync("bare conmon + \(crun.split(separator: "/").last!) (plain rootfs dir)") {
+            for _ in 0..<rounds { try await bare() }
+        }
+        let ratio = ours.median / bareResult.median
+        print(String(format: "  ratio: Libpod API takes %.2fx the bare cycle (goal: within 1.3x: %@)", ratio, ratio <= 1.3 ? "met" : "NOT met"))
+
+        let podman = "/usr/bin/podman"
+        if access(podman, X_OK) == 0 {
+            _ = try await run([podman, "import", tarball, "localhost/podlink-bench-busybox:latest"])
+            let podmanResult = try await harness.measureAsync("podman run --rm --network none") {
+                for _ in 0..<rounds {
+                    let status = try await run([podman, "run", "--rm", "--network", "none", "localhost/podlink-bench-busybox:latest", "true"])
+                    precondition(status == 0)
+                }
+            }
+            harness.ratio(ours, over: podmanResult, goal: 3)
+            _ = try await run([podman, "rmi", "-f", "localhost/podlink-bench-busybox:latest"])
+        } else {
+            print("  (podman missing: scripts/setup-bench installs it)")
+        }
+        return harness
+    }
+
+    static func run(_ command: [String]) async throws -> Int32 {
+        let null = open("/dev/null", O_RDWR)
+        defer { close(null) }
+        let pid = try ProcessSpawn.spawn(command, descriptors: [(null, 0), (null, 1), (null, 2)])
+        return await ProcessSpawn.waitForExit(pid)
+    }
+
+    /// A rootfs tarball of Debian's static busybox with the usual links.
+    static func busyboxTarball(in directory: String) throws -> String {
+        let rootfs = directory + "/rootfs"
+        try FileManager.default.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)
+        for name in ["etc", "tmp", "proc", "sys", "dev"] {
+            try FileManager.default.createDirectory(atPath: rootfs + "/" + name, withIntermediateDirectories: true)
+        }
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
+        for name in ["sh", "true", "sleep", "echo", "cat"] {
+            try FileManager.default.createSymbolicLink(atPath: rootfs + "/bin/" + name, withDestinationPath: "busybox")
+        }
+        let tarball = directory + "/busybox.tar"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/tar")
+        process.arguments = ["-C", rootfs, "-cf", tarball, "."]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchmarkError("tar failed") }
+        return tarball
+    }
+
+    /// What a minimal engine does, with nothing else: conmon runs `create`, the pidfile
+    /// appears, `start`, the exit file appears, `delete`.
+    static func bareCycle(root: String, tarball: String, runtime: String) throws -> @Sendable () async throws -> Void {
+        let bundle = root + "/bare"
+        try FileManager.default.createDirectory(atPath: bundle + "/rootfs", withIntermediateDirectories: true)
+        let untar = Process()
+        untar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        untar.arguments = ["-C", bundle + "/rootfs", "-xf", tarball]
+        try untar.run()
+        untar.waitUntilExit()
+        let spec = Process()
+        spec.executableURL = URL(fileURLWithPath: runtime)
+        spec.arguments = ["spec"]
+        spec.currentDirectoryURL = URL(fileURLWithPath: bundle)
+        try spec.run()
+        spec.waitUntilExit()
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundle + "/config.json"))) as! [String: Any]
+        var process = config["process"] as! [String: Any]
+        process["args"] = ["/bin/true"]
+        process["terminal"] = false
+        process["rlimits"] = [["type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024]]
+        config["process"] = process
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: bundle + "/config.json"))
+        let exits = root + "/bare-exits"
+        try FileManager.default.createDirectory(atPath: exits, withIntermediateDirectories: true)
+        let stateRoot = root + "/bare-state"
+        let counter = Counter()
+        return {
+            let id = "bare\(counter.next())"
+            let conmon = try ProcessSpawn.spawn([
+                "/usr/bin/conmon", "--api-version", "1", "-c", id, "-u", id, "-r", runtime, "-b", bundle,
+                "-p", bundle + "/pidfile-\(id)", "-n", id, "--exit-dir", exits, "-l", "k8s-file:\(bundle)/\(id).log",
+                "--log-level", "error", "--socket-dir-path", root + "/bare-sock", "--runtime-arg", "--root=\(stateRoot)",
+            ])
+            _ = await ProcessSpawn.waitForExit(conmon)
+            while access(bundle + "/pidfile-\(id)", F_OK) != 0 { try await Task.sleep(for: .microseconds(200)) }
+            let started = try await run([runtime, "--root=\(stateRoot)", "start", id])
+            precondition(started == 0)
+            while access(exits + "/" + id, F_OK) != 0 { try await Task.sleep(for: .microseconds(200)) }
+            let deleted = try await run([runtime, "--root=\(stateRoot)", "delete", "--force", id])
+            precondition(deleted == 0)
+            unlink(exits + "/" + id)
+            unlink(bundle + "/pidfile-\(id)")
+            unlink("\(bundle)/\(id).log")
+        }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private var value = 0
+        private let lock = NSLock()
+        func next() -> Int { lock.withLock { value += 1; return value } }
+    }
+}

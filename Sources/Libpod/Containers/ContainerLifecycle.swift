@@ -1,0 +1,448 @@
+import Foundation
+import Glibc
+
+/// The container lifecycle, podman's state machine: create (configured), init (created),
+/// start (running), stop, kill, pause, unpause, restart, wait, remove. Every transition
+/// runs under the container's lock (which holds across processes) and saves the new
+/// state before the lock is released.
+extension Runtime {
+    // MARK: - Paths
+
+    func bundleDirectory(_ id: String) -> String { "\(paths.containersDir)/\(id)/userdata" }
+    func runDirectory(_ id: String) -> String { "\(paths.containersRunDir)/\(id)" }
+    public func logPath(_ id: String) -> String { bundleDirectory(id) + "/ctr.log" }
+
+    func ociCommand(for container: Container) -> OCIRuntimeCommand {
+        let path = container.config.ociRuntime.isEmpty ? ociRuntime.path : container.config.ociRuntime
+        let name = String(path.split(separator: "/").last ?? "runtime")
+        return OCIRuntimeCommand(path: path, stateRoot: "\(config.tmpDir)/oci/\(name)", environment: conmonEnvironment)
+    }
+
+    /// The environment conmon and the runtime get: conmon_env_vars and nothing of ours.
+    var conmonEnvironment: [String: String] {
+        var result: [String: String] = [:]
+        for entry in config.conmonEnvVars {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        return result
+    }
+
+    // MARK: - Create
+
+    /// podman create: resolves the image, merges its config under the options, and
+    /// records the container (configured) with its storage prepared.
+    @discardableResult
+    public func createContainer(_ options: ContainerCreateOptions) async throws(LibpodError) -> Container {
+        try checkValid()
+        try options.validate()
+        let image = try images.image(options.image)
+        let imageConfig = image.config
+        let entrypoint = options.entrypoint ?? imageConfig.entrypoint
+        let command = entrypoint + (options.command ?? (options.entrypoint != nil ? [] : imageConfig.cmd))
+        guard !command.isEmpty else {
+            throw .invalidArgument("no command given and image \(options.image) has none; give a command")
+        }
+        var env = imageConfig.env
+        for entry in options.env {
+            let key = entry.prefix { $0 != "=" }
+            env.removeAll { $0.prefix { $0 != "=" } == key }
+            env.append(entry)
+        }
+        if !env.contains(where: { $0.hasPrefix("PATH=") }) {
+            env.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
+        }
+        if options.tty, !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
+        var labels = imageConfig.labels
+        labels.merge(options.labels) { _, mine in mine }
+        var stopSignal = options.stopSignal ?? SIGTERM
+        if options.stopSignal == nil, let name = imageConfig.stopSignal { stopSignal = try Signals.number(name) }
+
+        let draft = ContainerConfig(
+            id: ContainerNaming.newID(), name: options.name, namespace: config.namespace, imageID: image.id,
+            imageName: image.names.first ?? options.image, command: command, env: env,
+            workingDir: options.workingDir ?? (imageConfig.workingDir.isEmpty ? "/" : imageConfig.workingDir),
+            user: options.user ?? imageConfig.user, hostname: options.hostname, labels: labels, tty: options.tty,
+            readOnlyRootfs: options.readOnlyRootfs, memoryLimit: options.memoryLimit, pidsLimit: options.pidsLimit,
+            cpuShares: options.cpuShares, network: options.network, mounts: options.mounts, stopSignal: stopSignal,
+            stopTimeout: options.stopTimeout ?? 10, autoRemove: options.autoRemove, ociRuntime: ociRuntime.path)
+        try storage.create(draft.id)
+        do {
+            try FileSystem.ensureDirectory(bundleDirectory(draft.id), mode: 0o700)
+            return try await addContainer(draft)
+        } catch {
+            try? storage.remove(draft.id)
+            try? FileSystem.removeTree("\(paths.containersDir)/\(draft.id)")
+            throw error
+        }
+    }
+
+    // MARK: - Sync with conmon
+
+    /// Brings the recorded state up to date with what conmon saw: an exit file means the
+    /// container's process is gone (stopped), and then it is cleaned up (exited).
+    /// Called under the container's lock.
+    func sync(_ container: inout Container) async throws(LibpodError) {
+        let status = container.state.status
+        guard [.created, .running, .paused, .stopping, .stopped].contains(status) else { return }
+        if status != .stopped {
+            let exitFile = exitWatcher.exitFile(container.id)
+            var info = stat()
+            if stat(exitFile, &info) == 0 {
+                let text = (try FileSystem.readString(exitFile)) ?? ""
+                container.state.exitCode = Int32(text.filter { $0.isNumber || $0 == "-" }) ?? 255
+                container.state.finishedAt = Date(
+                    timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+            } else if container.state.conmonPID > 0, kill(container.state.conmonPID, 0) != 0, errno == ESRCH {
+                // conmon is gone without writing an exit file: it was killed. The runtime says
+                // whether the container went with it.
+                let runtimeStatus = try await ociCommand(for: container).status(container.id)
+                guard runtimeStatus == nil || runtimeStatus == "stopped" else { return }
+                container.state.exitCode = 255
+                container.state.finishedAt = Date()
+            } else {
+                return
+            }
+            container.state.status = .stopped
+            container.state.pid = 0
+            try? events.append(Event(type: .container, status: "died", id: container.id, name: container.name,
+                                     attributes: ["exitCode": String(container.state.exitCode)]))
+        }
+        try await cleanup(&container)
+    }
+
+    /// podman's cleanupRuntime: the runtime forgets the container and its root file
+    /// system is unmounted. Stopped -> exited, created -> configured.
+    func cleanup(_ container: inout Container) async throws(LibpodError) {
+        try await ociCommand(for: container).delete(container.id, force: true)
+        if !container.state.mountPoint.isEmpty {
+            try storage.unmount(container.id)
+            container.state.mountPoint = ""
+        }
+        container.state.conmonPID = 0
+        container.state.pid = 0
+        container.state.status = container.state.status == .created ? .configured : .exited
+    }
+
+    // MARK: - Init and start
+
+    /// podman init: the container exists in the OCI runtime, under conmon, not started.
+    public func initContainer(_ idOrName: String) async throws(LibpodError) {
+        let id = try await state.lookupID(idOrName)
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+            try await sync(&container)
+            try await initialize(&container, operation: "initialize")
+        }
+    }
+
+    private func initialize(_ container: inout Container, operation: String) async throws(LibpodError) {
+        guard [.configured, .exited, .stopped].contains(container.state.status) else {
+            throw .invalidState(id: container.id, state: container.state.status, operation: operation)
+        }
+        if container.state.status == .stopped { try await cleanup(&container) }
+        let id = container.id
+        let image = try images.image(container.config.imageID)
+        let rootfs = try storage.mount(id, layers: try images.layerDirectories(of: image)) { layers, target throws(LibpodError) in
+            try images.copyLayers(layers, into: target)
+        }
+        container.state.mountPoint = rootfs
+        do throws(LibpodError) {
+            let runDir = runDirectory(id)
+            try FileSystem.ensureDirectory(runDir, mode: 0o700)
+            try OCISpecBuilder.writeEtcFiles(config: container.config, runDir: runDir)
+            let user = try ResolvedUser.resolve(container.config.user, rootfs: rootfs)
+            let spec = OCISpecBuilder.build(config: container.config, rootfs: rootfs, runDir: runDir, user: user, cgroupParent: "/podlink")
+            let encoded: Data
+            do { encoded = try JSONEncoder().encode(spec) } catch { throw LibpodError.system("encoding config.json: \(error)") }
+            try FileSystem.writeAtomically(bundleDirectory(id) + "/config.json", encoded)
+            try FileSystem.removeFile(exitWatcher.exitFile(id))
+            try FileSystem.removeFile(runDir + "/pidfile")
+            // A process killed in the middle of an earlier init may have left the container
+            // in the OCI runtime; it would make this create fail.
+            if container.state.status == .configured, FileSystem.exists(runDir + "/conmon.pid") {
+                try await ociCommand(for: container).delete(id, force: true)
+            }
+            let launcher = ConmonLauncher(
+                conmonPath: conmon.path, runtime: ociCommand(for: container), exitsDir: paths.exitsDir,
+                socketDir: paths.socketDir, maxLogSize: config.maxLogSize, noPivotRoot: config.noPivotRoot,
+                environment: config.conmonEnvVars)
+            let started = try await launcher.create(config: container.config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(id))
+            container.state.pid = started.pid
+            container.state.conmonPID = started.conmonPID
+            container.state.exitCode = 0
+            container.state.status = .created
+        } catch {
+            // The state must say what is true: nothing runs, nothing is mounted.
+            try? storage.unmount(id)
+            container.state.mountPoint = ""
+            try? await state.save(container.state, id: id)
+            throw error
+        }
+        try? events.append(Event(type: .container, status: "init", id: id, name: container.name))
+    }
+
+    /// podman start: initializes when needed, then starts the container's process.
+    public func startContainer(_ idOrName: String) async throws(LibpodError) {
+        let id = try await state.lookupID(idOrName)
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+            try await sync(&container)
+            try await start(&container)
+        }
+    }
+
+    private func start(_ container: inout Container) async throws(LibpodError) {
+        switch container.state.status {
+        case .configured, .exited, .stopped: try await initialize(&container, operation: "start")
+        case .created: break
+        default: throw .invalidState(id: container.id, state: container.state.status, operation: "start")
+        }
+        try await ociCommand(for: container).start(container.id)
+        container.state.status = .running
+        container.state.startedAt = Date()
+        container.state.finishedAt = nil
+        try? events.append(Event(type: .container, status: "start", id: container.id, name: container.name))
+    }
+
+    // MARK: - Stop, kill, pause
+
+    /// podman stop: the stop signal, then SIGKILL after `timeout` seconds (the
+    /// container's own stop timeout when nil). Stopping a stopped container succeeds.
+    public func stopContainer(_ idOrName: String, timeout: UInt32? = nil) async throws(LibpodError) {
+        let id = try await state.lookupID(idOrName)
+        let container: Container? = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container? in
+            try await sync(&container)
+            switch container.state.status {
+            case .exited, .stopped: return nil
+            case .running, .created, .stopping:
+                container.state.status = .stopping
+                return container
+            default: throw .invalidState(id: container.id, state: container.state.status, operation: "stop")
+            }
+        }
+        guard let container else { return }
+        // The lock is not held while waiting, so that others can look at the container.
+        try await stopProcess(container, timeout: timeout ?? container.config.stopTimeout)
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+            try await sync(&container)
+        }
+        try? events.append(Event(type: .container, status: "stop", id: id, name: container.name))
+    }
+
+    /// Sends the stop signal, waits, then SIGKILL; returns once the exit file is written.
+    private func stopProcess(_ container: Container, timeout: UInt32) async throws(LibpodError) {
+        let runtime = ociCommand(for: container)
+        if timeout > 0 && container.state.status != .created {
+            try? await runtime.kill(container.id, signal: container.config.stopSignal)
+            if await exitWatcher.waitForExitFile(container.id, timeout: .seconds(Int(timeout))) { return }
+        }
+        try? await runtime.kill(container.id, signal: SIGKILL)
+        if await exitWatcher.waitForExitFile(container.id, timeout: .seconds(30)) { return }
+        throw .system("container \(container.id.prefix(12)) did not exit 30 s after SIGKILL; is conmon (pid \(container.state.conmonPID)) alive?")
+    }
+
+    /// podman kill: any signal to a running (or paused, or stopping) container.
+    public func killContainer(_ idOrName: String, signal: Int32 = SIGKILL) async throws(LibpodError) {
+        guard (1...64).contains(signal) else { throw .invalidArgument("invalid signal: \(signal) is not a signal number (1-64)") }
+        let id = try await state.lookupID(idOrName)
+        let wasPaused = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Bool in
+            try await sync(&container)
+            guard [.running, .paused, .stopping].contains(container.state.status) else {
+                throw .invalidState(id: container.id, state: container.state.status, operation: "kill")
+            }
+            let runtime = ociCommand(for: container)
+            try await runtime.kill(container.id, signal: signal)
+            // A frozen process only dies once thawed (cgroup v1 freezer).
+            if container.state.status == .paused && signal == SIGKILL {
+                try? await runtime.resume(container.id)
+                container.state.status = .running
+            }
+            try? events.append(Event(type: .container, status: "kill", id: container.id, name: container.name,
+                                     attributes: ["signal": String(signal)]))
+            return false
+        }
+        if signal == SIGKILL && !wasPaused {
+            // SIGKILL is final: wait for conmon to record the exit so the state says so.
+            _ = await exitWatcher.waitForExitFile(id, timeout: .seconds(10))
+            try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in try await sync(&container) }
+        }
+    }
+
+    public func pauseContainer(_ idOrName: String) async throws(LibpodError) {
+        let id = try await state.lookupID(idOrName)
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+            try await sync(&container)
+            guard container.state.status == .running else {
+                throw .invalidState(id: container.id, state: container.state.status, operation: "pause")
+            }
+            try await ociCommand(for: container).pause(container.id)
+            container.state.status = .paused
+            try? events.append(Event(type: .container, status: "pause", id: container.id, name: container.name))
+        }
+    }
+
+    public func unpauseContainer(_ idOrName: String) async throws(LibpodError) {
+        let id = try await state.lookupID(idOrName)
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+            try await sync(&container)
+            guard container.state.status == .paused else {
+                throw .invalidState(id: container.id, state: container.state.status, operation: "unpause")
+            }
+            try await ociCommand(for: container).resume(container.id)
+            container.state.status = .running
+            try? events.append(Event(type: .container, status: "unpause", id: container.id, name: container.name))
+        }
+    }
+
+    /// podman restart: stop when running, then start again.
+    public func restartContainer(_ idOrName: String, timeout: UInt32? = nil) async throws(LibpodError) {
+        let id = try await state.lookupID(idOrName)
+        let current = try await state.container(id: id)
+        if [.running, .stopping, .created].contains(current.state.status) {
+            try await stopContainer(id, timeout: timeout)
+        }
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+            try await sync(&container)
+            try await start(&container)
+            container.state.restartCount += 1
+        }
+        try? events.append(Event(type: .container, status: "restart", id: id, name: current.name))
+    }
+
+    // MARK: - Wait
+
+    /// podman wait: returns the exit code once the container's process has exited.
+    /// Driven by conmon's exit file (inotify), so it returns as soon as the file is
+    /// written; `pollInterval` bounds how long it goes without also checking the state
+    /// (a conmon killed before writing the file is noticed that way).
+    public func waitContainer(_ idOrName: String, pollInterval: Duration = .seconds(1)) async throws(LibpodError) -> Int32 {
+        let id = try await state.lookupID(idOrName)
+        while true {
+            let container = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container in
+                try await sync(&container)
+                return container
+            }
+            if [.exited, .stopped].contains(container.state.status) {
+                if container.config.autoRemove { try? await removeContainer(id, force: false) }
+                return container.state.exitCode
+            }
+            _ = await exitWatcher.waitForExitFile(id, timeout: pollInterval)
+            if Task.isCancelled { throw .system("waiting for container \(id.prefix(12)) was cancelled") }
+        }
+    }
+
+    // MARK: - Remove
+
+    /// podman rm: a running container is refused unless `force`, which kills it first.
+    /// Removes the container from the runtime, its storage, its files and its record.
+    public func removeContainer(_ idOrName: String, force: Bool = false) async throws(LibpodError) {
+        try checkValid()
+        let id = try await state.lookupID(idOrName)
+        let lock = try await locks.containerLock(id)
+        do throws(LibpodError) {
+            var container = try await state.container(id: id)
+            try await sync(&container)
+            if [.running, .paused, .stopping, .created].contains(container.state.status) {
+                guard force || container.state.status == .created else {
+                    throw LibpodError.invalidState(
+                        id: id, state: container.state.status, operation: "remove it without force; stop it first")
+                }
+                let runtime = ociCommand(for: container)
+                if container.state.status == .paused { try? await runtime.resume(id) }
+                try? await runtime.kill(id, signal: SIGKILL)
+                _ = await exitWatcher.waitForExitFile(id, timeout: .seconds(10))
+                try await sync(&container)
+            }
+            container.state.status = .removing
+            try await state.save(container.state, id: id)
+            try await ociCommand(for: container).delete(id, force: true)
+            try storage.remove(id)
+            try FileSystem.removeTree("\(paths.containersDir)/\(id)")
+            try FileSystem.removeTree(runDirectory(id))
+            try FileSystem.removeTree("\(paths.socketDir)/\(id)")
+            try FileSystem.removeFile(exitWatcher.exitFile(id))
+            try await state.remove(id: id)
+            locks.retire(lock)
+            try? events.append(Event(type: .container, status: "remove", id: id, name: container.name))
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    /// podman container prune: removes every container that is not running.
+    public func pruneContainers() async throws(LibpodError) -> [String] {
+        var removed: [String] = []
+        for container in try await containers() where [.exited, .stopped, .configured].contains(container.state.status) {
+            do {
+                try await removeContainer(container.id)
+                removed.append(container.id)
+            } catch .containerNotFound {
+                continue
+            }
+        }
+        return removed
+    }
+
+    // MARK: - Runtime-wide
+
+    /// After a reboot: containers that asked to be removed when they exit, and those
+    /// caught in the middle of a removal, are removed (podman does the same).
+    func removeAfterRefresh() async throws(LibpodError) {
+        for container in try await state.containers()
+        where container.state.status == .removing || (container.config.autoRemove && container.state.status == .exited) {
+            try? await removeContainer(container.id, force: true)
+        }
+    }
+
+    /// Shutdown(force: true): every running container of this namespace is stopped.
+    func stopAllForShutdown() async {
+        guard let all = try? await state.containers() else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for container in all where [.running, .paused, .stopping, .created].contains(container.state.status) {
+                group.addTask {
+                    if container.state.status == .paused { try? await self.unpauseContainer(container.id) }
+                    try? await self.stopContainer(container.id)
+                }
+            }
+        }
+    }
+}
+
+/// Signal names as images and users write them.
+enum Signals {
+    static let names: [String: Int32] = [
+        "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10,
+        "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "STKFLT": 16, "CHLD": 17, "CONT": 18,
+        "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26,
+        "PROF": 27, "WINCH": 28, "IO": 29, "PWR": 30, "SYS": 31,
+    ]
+
+    /// "SIGTERM", "TERM", "15" -> 15.
+    static func number(_ text: String) throws(LibpodError) -> Int32 {
+        if let value = Int32(text), (1...64).contains(value) { return value }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        guard let value = names[name] else { throw .invalidArgument("invalid signal: \"\(text)\" is not a signal name or number") }
+        return value
+    }
+}
+
+extension Runtime {
+    /// What a long-running owner of the runtime (the daemon) calls from time to time:
+    /// containers whose exit conmon has recorded are cleaned up (root file system
+    /// unmounted, runtime state deleted) without waiting for someone to look at them,
+    /// and those that asked to be removed on exit are removed.
+    public func reapExitedContainers() async {
+        guard let all = try? await state.containers() else { return }
+        for container in all
+        where [.running, .paused, .stopping, .created].contains(container.state.status) && FileSystem.exists(exitWatcher.exitFile(container.id)) {
+            let synced = try? await updateContainer(container.id) { (fresh: inout Container) async throws(LibpodError) -> Container in
+                try await sync(&fresh)
+                return fresh
+            }
+            if let synced, synced.config.autoRemove, synced.state.status == .exited {
+                try? await removeContainer(synced.id)
+            }
+        }
+    }
+}

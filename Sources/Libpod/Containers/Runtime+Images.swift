@@ -1,0 +1,42 @@
+/// Image operations that need to know about containers: an image in use is not removed
+/// unless forced, and forcing removes the containers made from it first (podman rmi -f).
+extension Runtime {
+    /// The containers (of every namespace this runtime sees) made from `imageID`.
+    public func containers(usingImage imageID: String) async throws(LibpodError) -> [Container] {
+        try await state.containers().filter { $0.config.imageID == imageID }
+    }
+
+    /// podman rmi: returns the image's ID. A name of an image that has others only loses
+    /// that name; otherwise the image goes, refused while containers use it unless
+    /// `force`, which removes those containers first.
+    @discardableResult
+    public func removeImage(_ reference: String, force: Bool = false) async throws(LibpodError) -> String {
+        try checkValid()
+        let image = try images.image(reference)
+        let users = try await containers(usingImage: image.id)
+        let removal: ImageRemoval
+        do {
+            removal = try await images.remove(reference, force: false, inUse: !users.isEmpty)
+        } catch .imageInUse {
+            guard force else {
+                let names = users.prefix(5).map(\.name).joined(separator: ", ")
+                throw .imageInUse("\(image.names.first ?? String(image.id.prefix(12))) (containers: \(names))")
+            }
+            for container in users { try await removeContainer(container.id, force: true) }
+            removal = try await images.remove(reference, force: true, inUse: false)
+        } catch .invalidArgument(let message) where force {
+            _ = message
+            removal = try await images.remove(reference, force: true, inUse: false)
+        }
+        try? events.append(Event(
+            type: .image, status: removal.deleted == nil ? "untag" : "remove", id: image.id, name: image.names.first ?? ""))
+        return image.id
+    }
+
+    /// podman image prune: dangling images no container uses, and unreferenced layers.
+    public func pruneImages() async throws(LibpodError) -> [String] {
+        try checkValid()
+        let used = Set(try await state.containers().map(\.config.imageID))
+        return try await images.prune(keeping: used)
+    }
+}

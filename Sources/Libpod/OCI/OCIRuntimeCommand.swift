@@ -1,0 +1,75 @@
+import Foundation
+
+/// The OCI runtime's subcommands (crun and runc take the same ones), each run to
+/// completion with the runtime's state kept under tmp_dir, apart from podman's.
+struct OCIRuntimeCommand: Sendable {
+    /// The runtime binary.
+    let path: String
+    /// `--root`: where the runtime keeps its own state for our containers.
+    let stateRoot: String
+    let environment: [String: String]
+
+    var name: String { String(path.split(separator: "/").last ?? "") }
+
+    /// Global options, placed before the subcommand (also handed to conmon).
+    var globalArguments: [String] { ["--root=\(stateRoot)"] }
+
+    private func run(_ arguments: [String], what: String, id: String) async throws(LibpodError) -> ProcessOutput {
+        let output = try await ProcessRunner.run(path, globalArguments + arguments, environment: environment)
+        guard output.succeeded else {
+            let reason = Self.errorText(output.standardError)
+            throw .system("\(name) \(what) of container \(id.prefix(12)) failed: \(reason)")
+        }
+        return output
+    }
+
+    func start(_ id: String) async throws(LibpodError) {
+        _ = try await run(["start", id], what: "start", id: id)
+    }
+
+    func kill(_ id: String, signal: Int32, all: Bool = false) async throws(LibpodError) {
+        _ = try await run(["kill"] + (all ? ["--all"] : []) + [id, String(signal)], what: "kill", id: id)
+    }
+
+    func pause(_ id: String) async throws(LibpodError) {
+        _ = try await run(["pause", id], what: "pause", id: id)
+    }
+
+    func resume(_ id: String) async throws(LibpodError) {
+        _ = try await run(["resume", id], what: "resume", id: id)
+    }
+
+    /// Deletes the container from the runtime; a container the runtime does not know is
+    /// already deleted.
+    func delete(_ id: String, force: Bool = false) async throws(LibpodError) {
+        let output = try await ProcessRunner.run(path, globalArguments + ["delete"] + (force ? ["--force"] : []) + [id], environment: environment)
+        if output.succeeded { return }
+        let text = output.standardError.lowercased()
+        if text.contains("does not exist") || text.contains("not found") || text.contains("no such") { return }
+        throw .system("\(name) delete of container \(id.prefix(12)) failed: \(Self.errorText(output.standardError))")
+    }
+
+    /// The runtime's view: "created", "running", "paused", "stopped"; nil when unknown to it.
+    func status(_ id: String) async throws(LibpodError) -> String? {
+        let output = try await ProcessRunner.run(path, globalArguments + ["state", id], environment: environment)
+        guard output.succeeded else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any] else {
+            return nil
+        }
+        return object["status"] as? String
+    }
+
+    /// The runtimes print JSON log lines or plain text; either way the message is what matters.
+    static func errorText(_ standardError: String) -> String {
+        let lines = standardError.split(separator: "\n").map(String.init)
+        let messages = lines.compactMap { line -> String? in
+            if let data = line.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let message = object["msg"] as? String
+            {
+                return message
+            }
+            return line.isEmpty ? nil : line
+        }
+        return messages.isEmpty ? "no error output" : messages.joined(separator: "; ")
+    }
+}

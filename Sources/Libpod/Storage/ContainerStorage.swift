@@ -1,0 +1,94 @@
+import Glibc
+
+/// A container's root filesystem. With overlay, the image's layers are the read-only
+/// lower dirs and the container owns `upper`, `work` and the mount point `merged`; with
+/// vfs, the layers are copied once into `rootfs`. Mounts are counted (in a file, because
+/// several processes share them) and the last unmount really unmounts; nothing stays
+/// mounted once the container is removed.
+///
+/// Every method is called under the container's lock.
+struct ContainerStorage: Sendable {
+    let root: String
+    let driver: StorageDriverKind
+
+    func directory(_ id: String) -> String { "\(root)/\(id)" }
+    func upperDirectory(_ id: String) -> String { directory(id) + "/upper" }
+    func mountPoint(_ id: String) -> String { directory(id) + (driver == .overlay ? "/merged" : "/rootfs") }
+    private func countFile(_ id: String) -> String { directory(id) + "/mountcount" }
+
+    func create(_ id: String) throws(LibpodError) {
+        let base = directory(id)
+        let parts = driver == .overlay ? ["upper", "work", "merged"] : ["rootfs"]
+        for part in parts { try FileSystem.ensureDirectory(base + "/" + part, mode: 0o755) }
+    }
+
+    private func mountCount(_ id: String) -> Int {
+        ((try? FileSystem.readString(countFile(id))) ?? nil).flatMap { Int($0.filter(\.isNumber)) } ?? 0
+    }
+
+    private func setMountCount(_ id: String, _ count: Int) throws(LibpodError) {
+        try FileSystem.writeAtomically(countFile(id), Array(String(count).utf8))
+    }
+
+    /// Whether the kernel has something mounted at `path` (the count file may be stale
+    /// after a reboot or a crash; the mount table is the truth).
+    static func isMounted(_ path: String) -> Bool {
+        guard let table = (try? FileSystem.readString("/proc/self/mountinfo")) ?? nil else { return false }
+        return table.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ", maxSplits: 5)
+            return fields.count > 4 && fields[4] == path
+        }
+    }
+
+    /// Mounts (or counts one more user of) the root filesystem; returns its path.
+    /// `layers` are the image's layer directories, top-most first.
+    func mount(_ id: String, layers: [String], copyLayers: (_ layersTopFirst: [String], _ into: String) throws(LibpodError) -> Void)
+        throws(LibpodError) -> String
+    {
+        let target = mountPoint(id)
+        var count = mountCount(id)
+        switch driver {
+        case .overlay:
+            if !Self.isMounted(target) {
+                count = 0
+                guard !layers.isEmpty else { throw .invalidArgument("the image of container \(id.prefix(12)) has no layers") }
+                let options = "lowerdir=\(layers.joined(separator: ":")),upperdir=\(upperDirectory(id)),workdir=\(directory(id))/work"
+                guard Glibc.mount("overlay", target, "overlay", 0, options) == 0 else {
+                    throw .system(FileSystem.errorText("mounting the overlay root filesystem at", target)
+                        + "; if this file system cannot carry overlay, set storage_driver = \"vfs\" in podlink.conf")
+                }
+            }
+        case .vfs:
+            if !FileSystem.exists(directory(id) + "/populated") {
+                try copyLayers(layers, target)
+                try FileSystem.writeAtomically(directory(id) + "/populated", [])
+            }
+        }
+        try setMountCount(id, count + 1)
+        return target
+    }
+
+    /// One user fewer; the last one (or `force`) unmounts.
+    func unmount(_ id: String, force: Bool = false) throws(LibpodError) {
+        let count = mountCount(id)
+        if count > 1 && !force {
+            try setMountCount(id, count - 1)
+            return
+        }
+        if driver == .overlay {
+            let target = mountPoint(id)
+            if Self.isMounted(target) {
+                guard umount2(target, 0) == 0 || umount2(target, Int32(MNT_DETACH)) == 0 else {
+                    throw .system(FileSystem.errorText("unmounting", target))
+                }
+            }
+        }
+        try setMountCount(id, 0)
+    }
+
+    /// Unmounts whatever is left and deletes the container's files.
+    func remove(_ id: String) throws(LibpodError) {
+        try unmount(id, force: true)
+        try FileSystem.removeTree(directory(id))
+    }
+}

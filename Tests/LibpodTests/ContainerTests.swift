@@ -1,0 +1,348 @@
+import Foundation
+import Glibc
+@testable import Libpod
+import PodlinkTestSupport
+import Testing
+
+/// Real containers from a busybox image, on each OCI runtime this machine has.
+enum OCIRuntimeChoice: String, CaseIterable, CustomTestStringConvertible {
+    case crun, runc
+    var testDescription: String { rawValue }
+
+    var paths: [String] {
+        switch self {
+        case .crun: ["/usr/bin/crun", "/usr/local/bin/crun"]
+        case .runc: ["/usr/sbin/runc", "/usr/bin/runc", "/usr/local/bin/runc", "/usr/local/sbin/runc"]
+        }
+    }
+
+    var available: Bool { paths.contains { access($0, X_OK) == 0 } }
+}
+
+/// A runtime with the busybox image imported, on scratch directories.
+func withContainerRuntime<T>(
+    _ choice: OCIRuntimeChoice, _ body: (Runtime, ScratchDirectories) async throws -> T
+) async throws -> T? {
+    guard Environment.require(geteuid() == 0, "root (containers need it)"),
+        Environment.require(choice.available, choice.rawValue),
+        Environment.require(Environment.executable("conmon") != nil, "conmon"),
+        Environment.require(FileManager.default.fileExists(atPath: "/bin/busybox"), "busybox-static")
+    else { return nil }
+    let scratch = ScratchDirectories()
+    let runtime = try await Runtime.create(configFile: .none) {
+        $0.staticDir = scratch.staticDir
+        $0.tmpDir = scratch.tmpDir
+        $0.runtimePath = choice.paths
+    }
+    let tarball = try await TestImages.busyboxRootfsTarball(in: scratch.root, gzip: false)
+    _ = try await runtime.images.importRootfs(tarball: tarball, reference: "localhost/busybox:latest")
+    do {
+        let result = try await body(runtime, scratch)
+        try await cleanUp(runtime, scratch)
+        return result
+    } catch {
+        try? await cleanUp(runtime, scratch)
+        throw error
+    }
+}
+
+private func cleanUp(_ runtime: Runtime, _ scratch: ScratchDirectories) async throws {
+    for container in (try? await runtime.containers()) ?? [] {
+        try? await runtime.removeContainer(container.id, force: true)
+    }
+    try? await runtime.shutdown()
+    // Nothing of the test may stay mounted.
+    let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    #expect(!mounts.contains(scratch.root), "a mount under \(scratch.root) outlived its container")
+    scratch.remove()
+}
+
+func busybox(_ command: [String], name: String = "") -> ContainerCreateOptions {
+    var options = ContainerCreateOptions(image: "busybox")
+    options.command = command
+    options.name = name
+    return options
+}
+
+func collect(_ stream: AsyncThrowingStream<LogLine, any Error>) async throws -> [LogLine] {
+    var lines: [LogLine] = []
+    for try await line in stream { lines.append(line) }
+    return lines
+}
+
+@Suite(.serialized) struct ContainerTests {
+    @Test(arguments: OCIRuntimeChoice.allCases) func fullLifecycleOfTrue(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, _ in
+            let container = try await runtime.createContainer(busybox(["/bin/true"], name: "t"))
+            #expect(container.state.status == .configured)
+            #expect(container.config.ociRuntime.hasSuffix(choice.rawValue))
+            try await runtime.startContainer("t")
+            #expect(try await runtime.waitContainer("t") == 0)
+            let exited = try await runtime.container("t")
+            #expect(exited.state.status == .exited)
+            #expect(exited.state.mountPoint.isEmpty, "unmounted once it exited")
+            #expect(exited.state.finishedAt != nil)
+            try await runtime.removeContainer("t")
+            #expect(try await !runtime.containerExists("t"))
+            #expect(!FileManager.default.fileExists(atPath: runtime.storage.directory(container.id)))
+            let statuses = try runtime.events.read().events.filter { $0.id == container.id }.map(\.status)
+            #expect(statuses == ["create", "init", "start", "died", "remove"])
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func exitCodeAndLogsKeepStreamsApart(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, _ in
+            try await runtime.createContainer(busybox(["/bin/sh", "-c", "echo out1; echo err1 >&2; echo out2; exit 3"], name: "x"))
+            try await runtime.startContainer("x")
+            #expect(try await runtime.waitContainer("x") == 3)
+            let all = try await collect(runtime.containerLogs("x"))
+            #expect(all.filter { $0.stream == .stdout }.map(\.text) == ["out1", "out2"])
+            #expect(all.filter { $0.stream == .stderr }.map(\.text) == ["err1"])
+            #expect(all.allSatisfy { abs($0.time.timeIntervalSinceNow) < 120 }, "timestamps are parsed")
+            let tail = try await collect(runtime.containerLogs("x", options: LogOptions(tail: 1, stderr: false)))
+            #expect(tail.map(\.text) == ["out2"])
+            let future = try await collect(runtime.containerLogs("x", options: LogOptions(since: Date().addingTimeInterval(60))))
+            #expect(future.isEmpty)
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func followedLogsEndWhenTheContainerStops(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, _ in
+            try await runtime.createContainer(busybox(["/bin/sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.1; done"], name: "f"))
+            try await runtime.startContainer("f")
+            let lines = try await collect(runtime.containerLogs("f", options: LogOptions(follow: true)))
+            #expect(lines.map(\.text) == ["line1", "line2", "line3"])
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func stopUsesTheStopSignalThenKill(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, _ in
+            // A shell that handles TERM exits with its own code.
+            try await runtime.createContainer(busybox(["/bin/sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.05; done"], name: "polite"))
+            try await runtime.startContainer("polite")
+            try await Task.sleep(for: .milliseconds(200))
+            try await runtime.stopContainer("polite", timeout: 5)
+            #expect(try await runtime.container("polite").state.status == .exited)
+            #expect(try await runtime.container("polite").state.exitCode == 7)
+            // PID 1 ignores an unhandled TERM: after the timeout it is killed.
+            try await runtime.createContainer(busybox(["/bin/sleep", "1000"], name: "stubborn"))
+            try await runtime.startContainer("stubborn")
+            let clock = ContinuousClock()
+            let elapsed = try await clock.measure { try await runtime.stopContainer("stubborn", timeout: 1) }
+            #expect(elapsed >= .milliseconds(900))
+            #expect(try await runtime.container("stubborn").state.exitCode == 137)
+            try await runtime.stopContainer("stubborn")  // stopping a stopped container is fine
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func killPauseUnpauseRestartAndIllegalTransitions(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, _ in
+            let container = try await runtime.createContainer(busybox(["/bin/sleep", "1000"], name: "s"))
+            await #expect(throws: LibpodError.invalidState(id: container.id, state: .configured, operation: "pause")) {
+                try await runtime.pauseContainer("s")
+            }
+            try await runtime.initContainer("s")
+            #expect(try await runtime.container("s").state.status == .created)
+            try await runtime.startContainer("s")
+            #expect(try await runtime.container("s").state.status == .running)
+            await #expect(throws: LibpodError.invalidState(id: container.id, state: .running, operation: "start")) {
+                try await runtime.startContainer("s")
+            }
+            try await runtime.pauseContainer("s")
+            #expect(try await runtime.container("s").state.status == .paused)
+            await #expect(throws: LibpodError.self) { try await runtime.removeContainer("s") }
+            try await runtime.unpauseContainer("s")
+            try await runtime.restartContainer("s", timeout: 0)
+            let restarted = try await runtime.container("s")
+            #expect(restarted.state.status == .running && restarted.state.restartCount == 1)
+            do {
+                try await runtime.removeContainer("s")
+                Issue.record("removing a running container without force must fail")
+            } catch {
+                #expect("\(error)".contains("is running"))
+            }
+            try await runtime.killContainer("s", signal: SIGKILL)
+            #expect(try await runtime.container("s").state.status == .exited)
+            #expect(try await runtime.container("s").state.exitCode == 137)
+            await #expect(throws: LibpodError.invalidState(id: container.id, state: .exited, operation: "kill")) {
+                try await runtime.killContainer("s", signal: SIGTERM)
+            }
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func queriesOnARunningContainer(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, _ in
+            var options = busybox(["/bin/sh", "-c", "touch /created; rm /bin/cat; sleep 1000"], name: "q")
+            options.labels = ["tier": "web"]
+            options.memoryLimit = 64 * 1024 * 1024
+            try await runtime.createContainer(options)
+            try await runtime.createContainer(busybox(["/bin/true"], name: "other"))
+            try await runtime.startContainer("q")
+            try await Task.sleep(for: .milliseconds(300))
+
+            let top = try await runtime.topContainer("q")
+            #expect(top.first == ["PID", "PPID", "USER", "TIME", "COMMAND"])
+            #expect(top.contains { $0[4].contains("sleep 1000") }, "\(top)")
+            #expect(top.contains { $0[0] == "1" }, "PIDs as the container sees them: \(top)")
+
+            let stats = try await runtime.containerStats("q")
+            #expect(stats.memoryUsage > 0)
+            #expect(stats.memoryLimit == 64 * 1024 * 1024)
+            #expect(stats.pids >= 1)
+
+            let changes = try await runtime.containerChanges("q")
+            #expect(changes.contains(ContainerChange(kind: .added, path: "/created")), "\(changes)")
+            #expect(changes.contains(ContainerChange(kind: .deleted, path: "/bin/cat")), "\(changes)")
+            #expect(changes.contains(ContainerChange(kind: .changed, path: "/bin")), "\(changes)")
+
+            #expect(try await runtime.listContainers(filters: [.status(.running)]).map(\.name) == ["q"])
+            #expect(try await runtime.listContainers(filters: [.label("tier", "web")]).map(\.name) == ["q"])
+            #expect(try await runtime.listContainers(filters: [.label("tier", "db")]).isEmpty)
+            #expect(try await runtime.listContainers(filters: [.ancestor("busybox")]).count == 2)
+            #expect(try await runtime.listContainers(filters: [.name("oth")]).map(\.name) == ["other"])
+            #expect(try await runtime.listContainers(filters: [try ContainerFilter(parsing: "status=configured")]).map(\.name) == ["other"])
+            #expect(throws: LibpodError.self) { try ContainerFilter(parsing: "colour=red") }
+
+            let inspection = try await runtime.inspectContainer("q")
+            #expect(inspection.container.state.pid > 0)
+            #expect(inspection.ociRuntimeName == choice.rawValue)
+            #expect(FileManager.default.fileExists(atPath: inspection.bundlePath + "/config.json"))
+            #expect(try await runtime.containerExists(String(inspection.container.id.prefix(10))))
+            await #expect(throws: LibpodError.self) { try await runtime.topContainer("other") }
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func createOptionsReachTheContainer(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, scratch in
+            let shared = scratch.root + "/shared"
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            try "from host\n".write(toFile: shared + "/in.txt", atomically: true, encoding: .utf8)
+            var options = busybox(["/bin/sh", "-c", """
+                echo "env=$GREETING"; echo "cwd=$(pwd)"; echo "id=$(id -u):$(id -g)"; echo "host=$(hostname)"
+                cat /mnt/in.txt; echo out > /mnt/out.txt
+                if touch /rootfs-write 2>/dev/null; then echo rw; else echo ro; fi
+                grep -c : /proc/net/dev
+                """], name: "opts")
+            options.env = ["GREETING=hello"]
+            options.workingDir = "/tmp"
+            options.user = "1000:1000"
+            options.hostname = "box"
+            options.readOnlyRootfs = true
+            options.mounts = [BindMount(source: shared, destination: "/mnt")]
+            options.network = .none
+            try await runtime.createContainer(options)
+            try await runtime.startContainer("opts")
+            let code = try await runtime.waitContainer("opts")
+            let lines = try await collect(runtime.containerLogs("opts")).map(\.text)
+            #expect(code == 0, "\(lines)")
+            #expect(lines.contains("env=hello"))
+            #expect(lines.contains("cwd=/tmp"))
+            #expect(lines.contains("id=1000:1000"))
+            #expect(lines.contains("host=box"))
+            #expect(lines.contains("from host"))
+            #expect(lines.contains("ro"))
+            #expect(lines.last == "1", "network none: only the loopback interface (\(lines))")
+            // Written as uid 1000 into a root-owned dir fails; the bind is still proven by the read.
+        }
+    }
+
+    @Test func invalidOptionsAreRefusedByName() async throws {
+        try await withContainerRuntime(.runc) { (runtime: Runtime, _: ScratchDirectories) async throws in
+            func refused(_ change: (inout ContainerCreateOptions) -> Void, mentions text: String) async {
+                var options = busybox(["/bin/true"])
+                change(&options)
+                do {
+                    _ = try await runtime.createContainer(options)
+                    Issue.record("expected \(text) to be refused")
+                } catch {
+                    #expect(error.description.contains(text), "\(error)")
+                }
+            }
+            await refused({ $0.env = ["NOVALUE"] }, mentions: "env")
+            await refused({ $0.memoryLimit = 1024 }, mentions: "memory")
+            await refused({ $0.workingDir = "relative" }, mentions: "workdir")
+            await refused({ $0.mounts = [BindMount(source: "/nonexistent", destination: "/x")] }, mentions: "mount")
+            await refused({ $0.mounts = [BindMount(source: "/tmp", destination: "/../etc")] }, mentions: "mount")
+            await refused({ $0.name = "../evil" }, mentions: "invalid name")
+            await refused({ $0.image = "nosuchimage" }, mentions: "nosuchimage")
+            await refused({ $0.stopSignal = 99 }, mentions: "stop-signal")
+            let remaining = try await runtime.containers()
+            #expect(remaining.isEmpty, "nothing of a refused create is left")
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func containersOutliveTheRuntimeThatStartedThem(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, scratch in
+            try await runtime.createContainer(busybox(["/bin/sh", "-c", "sleep 0.5; exit 4"], name: "durable"))
+            try await runtime.startContainer("durable")
+            try await runtime.shutdown()
+
+            let again = try await Runtime.create(configFile: .none) {
+                $0.staticDir = scratch.staticDir
+                $0.tmpDir = scratch.tmpDir
+                $0.runtimePath = ["/nonexistent"] + OCIRuntimeChoice.allCases.flatMap(\.paths)
+            }
+            #expect(!again.didRefresh)
+            #expect(try await again.container("durable").state.status == .running)
+            #expect(try await again.waitContainer("durable") == 4, "the exit file written while no runtime watched is found")
+            try await again.removeContainer("durable")
+            try await again.shutdown()
+        }
+    }
+
+    @Test(arguments: OCIRuntimeChoice.allCases) func simulatedRebootLeavesEveryContainerRight(choice: OCIRuntimeChoice) async throws {
+        try await withContainerRuntime(choice) { runtime, scratch in
+            try await runtime.createContainer(busybox(["/bin/sleep", "1000"], name: "was-running"))
+            try await runtime.startContainer("was-running")
+            try await runtime.createContainer(busybox(["/bin/true"], name: "was-created"))
+            try await runtime.initContainer("was-created")
+            try await runtime.createContainer(busybox(["/bin/true"], name: "never-started"))
+            let running = try await runtime.container("was-running")
+            let created = try await runtime.container("was-created")
+            try await runtime.shutdown()
+
+            // The power goes: every process and mount of the last boot is gone, and so is
+            // the runtime's per-boot state (the OCI runtime's, the exit files).
+            for container in [running, created] {
+                kill(container.state.conmonPID, SIGKILL)
+                kill(container.state.pid, SIGKILL)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            for container in [running, created] { umount2(container.state.mountPoint, Int32(MNT_DETACH)) }
+            try? FileManager.default.removeItem(atPath: scratch.tmpDir)
+
+            let after = try await Runtime.create(configFile: .none) {
+                $0.staticDir = scratch.staticDir
+                $0.tmpDir = scratch.tmpDir
+                $0.runtimePath = choice.paths
+            }
+            #expect(after.didRefresh)
+            #expect(try await after.container("was-running").state.status == .exited)
+            #expect(try await after.container("was-created").state.status == .configured)
+            #expect(try await after.container("never-started").state.status == .configured)
+            #expect(try await after.container("was-running").state.pid == 0)
+            // And they work again.
+            try await after.startContainer("was-created")
+            #expect(try await after.waitContainer("was-created") == 0)
+            try await after.removeContainer("was-running")
+            for container in try await after.containers() { try await after.removeContainer(container.id, force: true) }
+            try await after.shutdown()
+        }
+    }
+
+    @Test func aProcessKilledWhileHoldingTheLockBlocksNothing() async throws {
+        try await withContainerRuntime(.runc) { runtime, scratch in
+            let container = try await runtime.createContainer(busybox(["/bin/true"], name: "victim"))
+            let holder = try ChildProcess.start([helperPath, "hold-lock", scratch.staticDir, scratch.tmpDir, container.id])
+            try await Task.sleep(for: .milliseconds(500))
+            kill(holder.process.processIdentifier, SIGKILL)
+            await holder.stop()
+            // Interrupted in the middle of a removal: the record says so, and removing again works.
+            var removing = container.state
+            removing.status = .removing
+            try await runtime.state.save(removing, id: container.id)
+            try await runtime.removeContainer("victim")
+            try await runtime.createContainer(busybox(["/bin/true"], name: "victim"))
+        }
+    }
+}
