@@ -11,11 +11,10 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-## Serve on the default socket. Until podlinkd exists this is the varlink certification
-## service; podlinkd will take its place on the same socket.
+## Serve io.podman on the default socket with the embedded SQLite state (Ctrl-C stops
+## the daemon; containers keep running under conmon).
 run: build
-	mkdir -p $(dir $(SOCKET))
-	exec .build/release/varlink-certification --varlink=unix:$(SOCKET)
+	exec .build/release/podlinkd unix:$(SOCKET)
 
 ## Run the whole test suite (real peers, real sockets), then check the optimized build:
 ## the generated codec must agree with Foundation there too.

@@ -16,6 +16,9 @@ let package = Package(
         .executable(name: "varlink-codegen", targets: ["varlink-codegen"]),
         .executable(name: "varlink", targets: ["varlink"]),
         .executable(name: "varlink-certification", targets: ["varlink-certification"]),
+        .executable(name: "podlinkd", targets: ["podlinkd"]),
+        .executable(name: "podlink", targets: ["podlink"]),
+        .library(name: "PodmanClient", targets: ["PodmanClient"]),
         .plugin(name: "VarlinkCodegenPlugin", targets: ["VarlinkCodegenPlugin"]),
     ],
     dependencies: [
@@ -26,11 +29,13 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C system libraries: module maps only.
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         // The IDL: lexer, parser, resolver, formatter, diagnostics. No dependencies.
         .target(name: "VarlinkIDL", swiftSettings: strict),
@@ -51,6 +56,10 @@ let package = Package(
             dependencies: ["varlink-codegen"]
         ),
 
+        // posix_spawn with exact descriptors and a clean signal state: shared by the
+        // transport (exec:, activation) and Libpod (conmon).
+        .target(name: "ProcessSpawn", swiftSettings: strict),
+
         // The protocol runtime: JSON codec, messages, dispatch.
         .target(name: "Varlink", dependencies: ["CJansson"], swiftSettings: strict),
 
@@ -58,7 +67,7 @@ let package = Package(
         .target(
             name: "VarlinkNIO",
             dependencies: [
-                "Varlink", "CSystemd",
+                "Varlink", "CSystemd", "ProcessSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +121,7 @@ let package = Package(
         // Benchmarks against the peers: `swift run -c release podlink-bench`.
         .executableTarget(
             name: "podlink-bench",
-            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod"],
+            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod", "ProcessSpawn"],
             path: "Benchmarks/podlink-bench",
             swiftSettings: strict
         ),
@@ -122,12 +131,57 @@ let package = Package(
         .target(
             name: "Libpod",
             dependencies: [
+                "ProcessSpawn", "CArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strict
+        ),
+
+        // io.podman on Libpod: the daemon's service, a library so tests can serve it in-process.
+        .target(
+            name: "PodlinkServer",
+            dependencies: ["Libpod", "Varlink", "PodlinkInterfaces"],
+            path: "Server/PodlinkServer",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "podlinkd",
+            dependencies: [
+                "PodlinkServer", "Libpod", "Varlink", "VarlinkNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Server/podlinkd",
+            swiftSettings: strict
+        ),
+
+        // The Swift SDK: the generated io.podman client plus a thin idiomatic layer.
+        .target(
+            name: "PodmanClient",
+            dependencies: ["Varlink", "VarlinkNIO", "PodlinkInterfaces"],
+            path: "Client/PodmanClient",
+            swiftSettings: strict
+        ),
+        // podlink: podman's everyday commands against a daemon.
+        .executableTarget(
+            name: "podlink",
+            dependencies: [
+                "PodmanClient", "PodlinkInterfaces", "Varlink",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Client/podlink",
+            swiftSettings: strict
+        ),
+        // The SDK's example program.
+        .executableTarget(
+            name: "podman-client-example",
+            dependencies: ["PodmanClient", "PodlinkInterfaces"],
+            path: "Examples/podman-client-example",
             swiftSettings: strict
         ),
 
@@ -144,10 +198,19 @@ let package = Package(
         ),
         .testTarget(name: "VarlinkTests", dependencies: ["Varlink"], swiftSettings: strict),
         .executableTarget(name: "libpod-test-helper", dependencies: ["Libpod"], path: "Tests/LibpodTestHelper", swiftSettings: strict),
-        .testTarget(name: "LibpodTests", dependencies: ["Libpod", "PodlinkTestSupport", "libpod-test-helper"], swiftSettings: strict),
+        .testTarget(
+            name: "LibpodTests",
+            dependencies: ["Libpod", "PodlinkTestSupport", "libpod-test-helper", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VarlinkCLITests",
             dependencies: ["Varlink", "VarlinkNIO", "VarlinkIDL", "VarlinkCertification", "PodlinkTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PodlinkE2ETests",
+            dependencies: ["PodmanClient", "PodlinkInterfaces", "Varlink", "PodlinkTestSupport", "podlinkd", "podlink"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,189 @@
+import Foundation
+import PodlinkInterfaces
+import Varlink
+import VarlinkNIO
+
+/// A connection to a Podlink (or podman 1.x) io.podman service.
+///
+/// `api` is the generated client: every io.podman method, typed, with io.podman's errors
+/// thrown as typed errors (`IoPodman.ContainerNotFound`, `IoPodman.InvalidState`, ...).
+/// The methods here are the thin idiomatic layer over it for the common cases.
+///
+/// ```swift
+/// let podman = try await PodmanClient.connect()
+/// let exit = try await podman.run(image: "busybox", command: ["echo", "hello"])
+/// ```
+public struct PodmanClient: Sendable {
+    /// Every io.podman method, as generated from interfaces/io.podman.varlink.
+    public let api: IoPodman.Client
+    private let connection: VarlinkConnection
+
+    /// The socket podlinkd listens on by default: `/run/podlink/io.podman` as root,
+    /// `$XDG_RUNTIME_DIR/podlink/io.podman` otherwise.
+    public static var defaultAddress: String {
+        if geteuid() == 0 { return "unix:/run/podlink/io.podman" }
+        let runtimeDirectory = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? "/run/user/\(geteuid())"
+        return "unix:\(runtimeDirectory)/podlink/io.podman"
+    }
+
+    /// Connects to `address`, else `$PODLINK_ADDRESS`, else the default socket.
+    public static func connect(to address: String? = nil) async throws -> PodmanClient {
+        let text = address ?? ProcessInfo.processInfo.environment["PODLINK_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultAddress
+        let connection = try await VarlinkConnection.connect(to: try VarlinkAddress(text))
+        return PodmanClient(connection: connection)
+    }
+
+    private init(connection: VarlinkConnection) {
+        self.connection = connection
+        self.api = IoPodman.Client(transport: connection)
+    }
+
+    /// Closes the connection; calls in flight fail.
+    public func close() async {
+        await connection.close()
+    }
+
+    // MARK: - Containers
+
+    /// What `create` takes beyond the image; every field maps onto io.podman's Create.
+    public struct CreateOptions: Sendable {
+        public var name: String?
+        public var env: [String: String] = [:]
+        public var labels: [String: String] = [:]
+        public var workingDirectory: String?
+        public var user: String?
+        public var hostname: String?
+        /// `512m`, `1g`, or bytes.
+        public var memory: String?
+        public var network: String?
+        /// `/host:/container[:ro]`
+        public var volumes: [String] = []
+        public var readOnly = false
+        public var removeWhenDone = false
+        public var tty = false
+
+        public init() {}
+    }
+
+    /// Creates a container from `image` running `command` (the image's own when empty);
+    /// returns its ID.
+    public func create(image: String, command: [String] = [], options: CreateOptions = CreateOptions()) async throws -> String {
+        var create = IoPodman.Create(args: [image] + command)
+        create.name = options.name
+        create.env = options.env.isEmpty ? nil : options.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        create.label = options.labels.isEmpty ? nil : options.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        create.workDir = options.workingDirectory
+        create.user = options.user
+        create.hostname = options.hostname
+        create.memory = options.memory
+        create.network = options.network
+        create.volume = options.volumes.isEmpty ? nil : options.volumes
+        create.readonly = options.readOnly ? true : nil
+        create.rm = options.removeWhenDone ? true : nil
+        create.tty = options.tty ? true : nil
+        return try await api.createContainer(create: create).container
+    }
+
+    public func start(_ nameOrID: String) async throws { _ = try await api.startContainer(name: nameOrID) }
+
+    /// Stops with the stop signal, then SIGKILL after `timeout` (the container's own when nil).
+    public func stop(_ nameOrID: String, timeout: Duration? = nil) async throws {
+        _ = try await api.stopContainer(name: nameOrID, timeout: timeout.map { Int($0.components.seconds) } ?? -1)
+    }
+
+    public func kill(_ nameOrID: String, signal: Int32 = 9) async throws { _ = try await api.killContainer(name: nameOrID, signal: Int(signal)) }
+    public func pause(_ nameOrID: String) async throws { _ = try await api.pauseContainer(name: nameOrID) }
+    public func unpause(_ nameOrID: String) async throws { _ = try await api.unpauseContainer(name: nameOrID) }
+
+    public func restart(_ nameOrID: String, timeout: Duration? = nil) async throws {
+        _ = try await api.restartContainer(name: nameOrID, timeout: timeout.map { Int($0.components.seconds) } ?? -1)
+    }
+
+    /// Waits for the container to exit and returns its exit code.
+    public func wait(_ nameOrID: String) async throws -> Int {
+        try await api.waitContainer(name: nameOrID, interval: 250).exitcode
+    }
+
+    public func remove(_ nameOrID: String, force: Bool = false) async throws {
+        _ = try await api.removeContainer(name: nameOrID, force: force, removeVolumes: false)
+    }
+
+    /// Create, start, wait and remove: returns the exit code.
+    public func run(image: String, command: [String] = [], options: CreateOptions = CreateOptions()) async throws -> Int {
+        let id = try await create(image: image, command: command, options: options)
+        do {
+            try await start(id)
+            let code = try await wait(id)
+            try await remove(id, force: true)
+            return code
+        } catch {
+            try? await remove(id, force: true)
+            throw error
+        }
+    }
+
+    public func containers() async throws -> [IoPodman.Container] { try await api.listContainers().containers }
+
+    public func exists(_ nameOrID: String) async throws -> Bool { try await api.containerExists(name: nameOrID).exists == 0 }
+
+    /// podman's inspect JSON for the container.
+    public func inspect(_ nameOrID: String) async throws -> String { try await api.inspectContainer(name: nameOrID).container }
+
+    /// The container's output as lines: what is there, then (with `follow`) new lines
+    /// until the container stops.
+    public func logs(_ nameOrID: String, follow: Bool = false, tail: Int? = nil) -> AsyncThrowingStream<IoPodman.LogLine, any Error> {
+        let replies = api.stream(
+            IoPodman.Methods.GetContainersLogs.self,
+            .init(names: [nameOrID], follow: follow, latest: false, since: "", tail: tail ?? -1, timestamps: false))
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    for try await reply in replies where !reply.log.device.isEmpty { continuation.yield(reply.log) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Events as they happen (and from `since`, if given), until the consumer stops.
+    public func events(filters: [String] = [], since: String = "") -> AsyncThrowingStream<IoPodman.Event, any Error> {
+        let replies = api.stream(IoPodman.Methods.GetEvents.self, .init(filter: filters, since: since, until: ""))
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    for try await reply in replies where !reply.events.status.isEmpty { continuation.yield(reply.events) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    // MARK: - Images
+
+    public func images() async throws -> [IoPodman.Image] { try await api.listImages().images }
+
+    /// Imports a rootfs tarball (a path on the daemon's machine) as `reference`; returns the image ID.
+    public func importImage(tarball: String, reference: String, changes: [String] = []) async throws -> String {
+        try await api.importImage(source: tarball, reference: reference, message: "", changes: changes, delete: false).image
+    }
+
+    /// Loads a docker-archive or oci-archive tarball (a path on the daemon's machine).
+    public func loadImage(archive: String, name: String = "") async throws -> [String] {
+        let reply = try await api.loadImage(name: name, inputFile: archive, quiet: true, deleteFile: false).reply
+        return reply.id.split(separator: ",").map(String.init)
+    }
+
+    public func removeImage(_ reference: String, force: Bool = false) async throws {
+        _ = try await api.removeImage(name: reference, force: force)
+    }
+
+    public func tagImage(_ reference: String, as tag: String) async throws {
+        _ = try await api.tagImage(name: reference, tagged: tag)
+    }
+}

@@ -1,0 +1,360 @@
+import ArgumentParser
+import Foundation
+import PodlinkInterfaces
+import PodmanClient
+
+struct Ps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List containers.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Show all containers, not only running ones.") var all = false
+    @Flag(name: .shortAndLong, help: "Show only IDs.") var quiet = false
+    @Option(help: "table or json.") var format: OutputFormat = .table
+
+    func run() async throws {
+        let containers = try await global.withClient { try await $0.containers() }.filter { all || $0.containerrunning }
+        if quiet { return containers.forEach { print($0.id.prefix(12)) } }
+        if format == .json { return Output.json(containers) }
+        var rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]]
+        for container in containers {
+            let command = container.command.joined(separator: " ")
+            rows.append([
+                String(container.id.prefix(12)), container.image,
+                command.count > 20 ? String(command.prefix(17)) + "..." : command,
+                Output.ago(container.createdat), container.status, container.names,
+            ])
+        }
+        Output.table(rows)
+    }
+}
+
+struct ContainerCreateArguments: ParsableArguments {
+    @Option(help: "Container name.") var name: String?
+    @Option(name: .shortAndLong, help: "Environment variable NAME=value (repeatable).") var env: [String] = []
+    @Option(name: .shortAndLong, help: "Label key=value (repeatable).") var label: [String] = []
+    @Option(name: [.customShort("w"), .long], help: "Working directory.") var workdir: String?
+    @Option(name: .shortAndLong, help: "User (uid[:gid] or name).") var user: String?
+    @Option(name: [.customShort("h"), .long], help: "Host name.") var hostname: String?
+    @Option(name: .shortAndLong, help: "Memory limit, e.g. 512m.") var memory: String?
+    @Option(help: "none or host.") var network: String?
+    @Option(name: .shortAndLong, help: "Bind mount /host:/container[:ro] (repeatable).") var volume: [String] = []
+    @Flag(help: "Read-only root file system.") var readOnly = false
+    @Flag(help: "Remove the container when it exits.") var rm = false
+    @Flag(name: .shortAndLong, help: "Allocate a terminal.") var tty = false
+    @Argument(help: "The image.") var image: String
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
+
+    var options: PodmanClient.CreateOptions {
+        var options = PodmanClient.CreateOptions()
+        options.name = name
+        for entry in env {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            options.env[parts[0]] = parts.count > 1 ? parts[1] : (ProcessInfo.processInfo.environment[parts[0]] ?? "")
+        }
+        for entry in label {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            options.labels[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        options.workingDirectory = workdir
+        options.user = user
+        options.hostname = hostname
+        options.memory = memory
+        options.network = network
+        options.volumes = volume
+        options.readOnly = readOnly
+        options.removeWhenDone = rm
+        options.tty = tty
+        return options
+    }
+}
+
+struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a container (not started); prints its ID.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var arguments: ContainerCreateArguments
+
+    func run() async throws {
+        print(try await global.withClient { try await $0.create(image: arguments.image, command: arguments.command, options: arguments.options) })
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create and start a container; wait for it and exit with its exit code (or print its ID with -d).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Detach: print the ID and return.") var detach = false
+    @OptionGroup var arguments: ContainerCreateArguments
+
+    func run() async throws {
+        let code: Int? = try await global.withClient { client in
+            // Attached, --rm is done here after the wait (the daemon would race us to it).
+            var options = arguments.options
+            if !detach { options.removeWhenDone = false }
+            let id = try await client.create(image: arguments.image, command: arguments.command, options: options)
+            try await client.start(id)
+            if detach {
+                print(id)
+                return nil
+            }
+            // Output as it comes, then the exit code.
+            for try await line in client.logs(id, follow: true) {
+                if line.device == "stderr" {
+                    FileHandle.standardError.write(Data((line.msg + "\n").utf8))
+                } else {
+                    print(line.msg)
+                }
+            }
+            let code = try await client.wait(id)
+            if arguments.rm { try? await client.remove(id, force: true) }
+            return code
+        }
+        if let code, code != 0 { throw ExitCode(Int32(truncatingIfNeeded: code)) }
+    }
+}
+
+/// start, stop, kill, pause, unpause, restart, rm: one action on each named container.
+protocol ContainerAction: AsyncParsableCommand {
+    var global: GlobalOptions { get }
+    var containers: [String] { get }
+    func act(_ client: PodmanClient, _ name: String) async throws
+}
+
+extension ContainerAction {
+    func run() async throws {
+        try await global.withClient { client in
+            for name in containers {
+                try await act(client, name)
+                print(name)
+            }
+        }
+    }
+}
+
+struct Start: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Start containers.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.start(name) }
+}
+
+struct Stop: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Stop containers: the stop signal, then SIGKILL after the timeout.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Seconds to wait before SIGKILL (default: the container's own).") var time: Int?
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.stop(name, timeout: time.map { .seconds($0) }) }
+}
+
+struct Kill: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Send a signal to containers.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Signal number or name (default KILL).") var signal: String = "KILL"
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws {
+        let names: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "KILL": 9, "USR1": 10, "USR2": 12, "TERM": 15, "CONT": 18, "STOP": 19]
+        let key = signal.uppercased().hasPrefix("SIG") ? String(signal.uppercased().dropFirst(3)) : signal.uppercased()
+        guard let number = Int32(signal) ?? names[key] else { throw ValidationError("unknown signal \(signal)") }
+        try await client.kill(name, signal: number)
+    }
+}
+
+struct Pause: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Pause containers.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.pause(name) }
+}
+
+struct Unpause: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Unpause containers.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.unpause(name) }
+}
+
+struct Restart: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Restart containers.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Seconds to wait before SIGKILL when stopping.") var time: Int?
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.restart(name, timeout: time.map { .seconds($0) }) }
+}
+
+struct Rm: ContainerAction {
+    static let configuration = CommandConfiguration(abstract: "Remove containers.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Kill and remove running containers too.") var force = false
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.remove(name, force: force) }
+}
+
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Wait for containers to exit; print their exit codes.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+    func run() async throws {
+        try await global.withClient { client in
+            for name in containers { print(try await client.wait(name)) }
+        }
+    }
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a container's output.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Follow until the container stops.") var follow = false
+    @Option(help: "Only the last N lines.") var tail: Int?
+    @Flag(name: .shortAndLong, help: "Prefix each line with its time.") var timestamps = false
+    @Argument(help: "Container (name or ID).") var container: String
+    func run() async throws {
+        try await global.withClient { client in
+            for try await line in client.logs(container, follow: follow, tail: tail) {
+                let text = timestamps ? "\(line.time) \(line.msg)" : line.msg
+                if line.device == "stderr" { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
+            }
+        }
+    }
+}
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print podman's inspect JSON for containers or images.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "container or image (default: container, else image).") var type: String?
+    @Argument(help: "Names or IDs.") var names: [String]
+    func run() async throws {
+        try await global.withClient { client in
+            var documents: [String] = []
+            for name in names {
+                if type != "image", let json = try? await client.inspect(name) {
+                    documents.append(json)
+                } else if type != "container" {
+                    documents.append(try await client.api.inspectImage(name: name).image)
+                } else {
+                    _ = try await client.inspect(name)
+                }
+            }
+            print("[" + documents.joined(separator: ",\n") + "]")
+        }
+    }
+}
+
+struct Images: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List images.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Show only IDs.") var quiet = false
+    @Option(help: "table or json.") var format: OutputFormat = .table
+    func run() async throws {
+        let images = try await global.withClient { try await $0.images() }
+        if quiet { return images.forEach { print($0.id.prefix(12)) } }
+        if format == .json { return Output.json(images) }
+        var rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
+        for image in images {
+            let names = image.repoTags.isEmpty ? ["<none>:<none>"] : image.repoTags
+            for name in names {
+                let colon = name.lastIndex(of: ":").map { name[$0...].contains("/") ? nil : $0 } ?? nil
+                let repository = colon.map { String(name[..<$0]) } ?? name
+                let tag = colon.map { String(name[name.index(after: $0)...]) } ?? "<none>"
+                rows.append([repository, tag, String(image.id.prefix(12)), Output.ago(image.created), Output.size(image.size)])
+            }
+        }
+        Output.table(rows)
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Import a rootfs tarball (plain or gzip) as an image; prints its ID.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Dockerfile instruction to apply (CMD, ENV, ...), repeatable.") var change: [String] = []
+    @Argument(help: "The tarball (a path on the daemon's machine).") var tarball: String
+    @Argument(help: "The reference, e.g. localhost/busybox:latest.") var reference: String
+    func run() async throws {
+        let path = tarball.hasPrefix("/") ? tarball : FileManager.default.currentDirectoryPath + "/" + tarball
+        print(try await global.withClient { try await $0.importImage(tarball: path, reference: reference, changes: change) })
+    }
+}
+
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load images from a docker-archive or oci-archive tarball.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "The archive (a path on the daemon's machine).") var input: String
+    func run() async throws {
+        let path = input.hasPrefix("/") ? input : FileManager.default.currentDirectoryPath + "/" + input
+        for id in try await global.withClient({ try await $0.loadImage(archive: path) }) { print("Loaded image: \(id)") }
+    }
+}
+
+struct Rmi: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove images.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Remove the containers using them too.") var force = false
+    @Argument(help: "Images (reference or ID).") var images: [String]
+    func run() async throws {
+        try await global.withClient { client in
+            for image in images {
+                try await client.removeImage(image, force: force)
+                print("Untagged and removed: \(image)")
+            }
+        }
+    }
+}
+
+struct Tag: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Give an image another name.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The image.") var image: String
+    @Argument(help: "The new name.") var name: String
+    func run() async throws { try await global.withClient { try await $0.tagImage(image, as: name) } }
+}
+
+struct Info: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe the host and the store.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "table or json.") var format: OutputFormat = .table
+    func run() async throws {
+        let info = try await global.withClient { try await $0.api.getInfo().info }
+        let host = info.host
+        let lines = [
+            "host:", "  arch: \(host.arch)", "  cpus: \(host.cpus)", "  distribution: \(host.distribution.distribution) \(host.distribution.version)",
+            "  hostname: \(host.hostname)", "  kernel: \(host.kernel)", "  memTotal: \(host.memTotal)", "  memFree: \(host.memFree)",
+            "  uptime: \(host.uptime)", "registries:", "  search: \(info.registries.search)", "store:",
+            "  containers: \(info.store.containers)", "  images: \(info.store.images)", "  graphDriverName: \(info.store.graphDriverName)",
+            "  graphRoot: \(info.store.graphRoot)", "  runRoot: \(info.store.runRoot)", "version:", "  podlink: \(info.podman.podmanVersion)",
+        ]
+        if format == .json {
+            Output.json([
+                "arch": host.arch, "cpus": String(host.cpus), "kernel": host.kernel, "hostname": host.hostname,
+                "containers": String(info.store.containers), "images": String(info.store.images),
+                "graphDriverName": info.store.graphDriverName, "graphRoot": info.store.graphRoot,
+            ])
+        } else {
+            print(lines.joined(separator: "\n"))
+        }
+    }
+}
+
+struct Version: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the daemon's version.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "table or json.") var format: OutputFormat = .table
+    func run() async throws {
+        let version = try await global.withClient { try await $0.api.getVersion() }
+        if format == .json {
+            Output.json(["version": version.version, "osArch": version.osArch, "apiVersion": String(version.remoteApiVersion)])
+        } else {
+            print("Version:      \(version.version)\nAPI Version:  \(version.remoteApiVersion)\nOS/Arch:      \(version.osArch)")
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print events as they happen.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "key=value: type, event, container, image (repeatable).") var filter: [String] = []
+    @Option(help: "Show events since this time (RFC 3339, unix seconds, or a duration like 10m).") var since: String = ""
+    func run() async throws {
+        try await global.withClient { client in
+            for try await event in client.events(filters: filter, since: since) {
+                print("\(event.time) \(event.type) \(event.status) \(event.id.prefix(12)) (name=\(event.name))")
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Glibc
+import PodlinkInterfaces
+import PodlinkTestSupport
+import PodmanClient
+import Testing
+
+@Suite(.serialized) struct DaemonTests {
+    @Test func lifecycleThroughTheSDK() async throws {
+        try await Daemon.with { _, client in
+            var options = PodmanClient.CreateOptions()
+            options.name = "sdk"
+            options.env = ["WHO": "sdk"]
+            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "echo hello $WHO; exit 5"], options: options)
+            #expect(try await client.exists("sdk"))
+            try await client.start("sdk")
+            #expect(try await client.wait("sdk") == 5)
+            var lines: [String] = []
+            for try await line in client.logs("sdk") { lines.append(line.msg) }
+            #expect(lines == ["hello sdk"])
+            let listed = try await client.containers()
+            #expect(listed.map(\.id) == [id])
+            #expect(listed.first?.status == "exited")
+            let inspect = try JSONSerialization.jsonObject(with: Data(try await client.inspect("sdk").utf8)) as? [String: Any]
+            #expect((inspect?["State"] as? [String: Any])?["ExitCode"] as? Int == 5)
+            #expect(inspect?["Name"] as? String == "sdk")
+            try await client.remove("sdk")
+            #expect(try await !client.exists("sdk"))
+            #expect(try await client.run(image: "busybox", command: ["/bin/true"]) == 0)
+        }
+    }
+
+    @Test func errorsAreIoPodmansTypedErrors() async throws {
+        try await Daemon.with { _, client in
+            await #expect(throws: IoPodman.ContainerNotFound.self) { try await client.start("nope") }
+            await #expect(throws: IoPodman.ImageNotFound.self) { try await client.create(image: "nosuchimage") }
+            let id = try await client.create(image: "busybox", command: ["/bin/sleep", "100"])
+            do {
+                try await client.pause(id)
+                Issue.record("pausing a configured container must fail")
+            } catch let error as IoPodman.InvalidState {
+                #expect(error.id == id)
+                #expect(error.reason.contains("configured"))
+            }
+            // A Create field Podlink does not support is named, not ignored.
+            do {
+                _ = try await client.api.createContainer(create: IoPodman.Create(args: ["busybox", "true"], publish: ["8080:80"]))
+                Issue.record("publish must be refused")
+            } catch let error as IoPodman.ErrorOccurred {
+                #expect(error.reason.contains("create.publish"))
+            }
+            // The daemon is still fine after all of that.
+            #expect(try await client.api.getVersion().remoteApiVersion == 1)
+        }
+    }
+
+    @Test func waitHonoursItsIntervalInMilliseconds() async throws {
+        try await Daemon.with { _, client in
+            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "sleep 0.3; exit 2"])
+            try await client.start(id)
+            let clock = ContinuousClock()
+            var code = -1
+            let elapsed = try await clock.measure { code = try await client.api.waitContainer(name: id, interval: 10).exitcode }
+            #expect(code == 2)
+            #expect(elapsed < .seconds(2), "an interval in ms, not s: took \(elapsed)")
+        }
+    }
+
+    @Test func eventsAndLogsStreamUntilTheClientHangsUp() async throws {
+        try await Daemon.with { daemon, client in
+            let watcher = try await PodmanClient.connect(to: daemon.address)
+            var iterator = watcher.events(filters: ["type=container"]).makeAsyncIterator()
+            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "echo a; sleep 0.2; echo b"])
+            let created = try await iterator.next()
+            #expect(created?.status == "create" && created?.id == id)
+            try await client.start(id)
+            var followed: [String] = []
+            for try await line in client.logs(id, follow: true) { followed.append(line.msg) }
+            #expect(followed == ["a", "b"])
+            await watcher.close()
+            // The daemon serves on after a client hung up mid-stream.
+            #expect(try await client.wait(id) == 0)
+        }
+    }
+
+    @Test func theCLIDrivesTheLifecycle() async throws {
+        try await Daemon.with { daemon, _ in
+            let podlink = Environment.builtProduct("podlink")
+            let run = try await Tool.run([podlink, "--url", daemon.address, "run", "--name", "cli", "busybox", "/bin/sh", "-c", "echo from cli; exit 3"])
+            #expect(run.status == 3, "\(run)")
+            #expect(run.stdout.contains("from cli"))
+            let ps = try await Tool.run([podlink, "ps", "-a", "--url", daemon.address])
+            #expect(ps.stdout.contains("CONTAINER ID") && ps.stdout.contains("cli") && ps.stdout.contains("exited"), "\(ps)")
+            let json = try await Tool.run([podlink, "ps", "-a", "--format", "json", "--url", daemon.address])
+            let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+            #expect(decoded?.first?["names"] as? String == "cli")
+            let detached = try await Tool.run([podlink, "run", "-d", "--url", daemon.address, "busybox", "/bin/sleep", "100"])
+            #expect(detached.status == 0)
+            let id = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try await Tool.run([podlink, "stop", "-t", "0", "--url", daemon.address, id]).status == 0)
+            #expect(try await Tool.run([podlink, "rm", "--url", daemon.address, id, "cli"]).status == 0)
+            let missing = try await Tool.run([podlink, "start", "--url", daemon.address, "nope"])
+            #expect(missing.status == 125)
+            #expect(missing.stderr.contains("nope"))
+            let images = try await Tool.run([podlink, "images", "--url", daemon.address])
+            #expect(images.stdout.contains("localhost/busybox") && images.stdout.contains("latest"), "\(images)")
+            let noDaemon = try await Tool.run([podlink, "ps", "--url", "unix:\(daemon.root)/nothing"])
+            #expect(noDaemon.status == 125 && noDaemon.stderr.contains("cannot connect"))
+        }
+    }
+
+    @Test func pythonVarlinkCallsTheDaemon() async throws {
+        guard Environment.require(Environment.pythonVarlink, "python varlink 31.0.0") else { return }
+        try await Daemon.with { daemon, client in
+            let id = try await client.create(image: "busybox", command: ["/bin/true"], options: {
+                var options = PodmanClient.CreateOptions()
+                options.name = "py"
+                return options
+            }())
+            let list = try await Tool.run(["python3", "-m", "varlink.cli", "call", "\(daemon.address)/io.podman.ListContainers", "{}"])
+            #expect(list.status == 0, "\(list)")
+            let reply = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
+            let containers = reply?["containers"] as? [[String: Any]]
+            #expect(containers?.first?["id"] as? String == id)
+            let start = try await Tool.run(["python3", "-m", "varlink.cli", "call", "\(daemon.address)/io.podman.StartContainer", #"{"name": "py"}"#])
+            #expect(start.status == 0, "\(start)")
+            let wait = try await Tool.run(["python3", "-m", "varlink.cli", "call", "\(daemon.address)/io.podman.WaitContainer", #"{"name": "py", "interval": 10}"#])
+            #expect(wait.stdout.contains("\"exitcode\": 0"), "\(wait)")
+            let missing = try await Tool.run(["python3", "-m", "varlink.cli", "call", "\(daemon.address)/io.podman.StartContainer", #"{"name": "nope"}"#])
+            #expect((missing.stdout + missing.stderr).contains("io.podman.ContainerNotFound"), "\(missing)")
+        }
+    }
+
+    @Test func containersSurviveADaemonRestartAndARebootIsRefreshed() async throws {
+        try await Daemon.with { daemon, client in
+            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "sleep 0.6; exit 9"])
+            try await client.start(id)
+            await client.close()
+            await daemon.stop()
+            try await daemon.start()
+            let again = try await daemon.client()
+            #expect(try await again.containers().first?.status == "running", "the daemon's restart did not touch it")
+            #expect(try await again.wait(id) == 9)
+
+            // A reboot: the running container's processes die and tmp_dir is emptied.
+            let sleeper = try await again.create(image: "busybox", command: ["/bin/sleep", "1000"])
+            try await again.start(sleeper)
+            let inspect = try JSONSerialization.jsonObject(with: Data(try await again.inspect(sleeper).utf8)) as? [String: Any]
+            let state = inspect?["State"] as? [String: Any]
+            await again.close()
+            await daemon.stop()
+            kill(Int32(state?["ConmonPid"] as? Int ?? 0), SIGKILL)
+            kill(Int32(state?["Pid"] as? Int ?? 0), SIGKILL)
+            try await Task.sleep(for: .milliseconds(200))
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            for line in mounts.split(separator: "\n") where line.contains(daemon.root) {
+                let fields = line.split(separator: " ")
+                if fields.count > 4 { umount2(String(fields[4]), Int32(MNT_DETACH)) }
+            }
+            try? FileManager.default.removeItem(atPath: daemon.tmpDir)
+            try await daemon.start()
+            let afterReboot = try await daemon.client()
+            let statuses = Dictionary(uniqueKeysWithValues: try await afterReboot.containers().map { ($0.id, $0.status) })
+            #expect(statuses[sleeper] == "exited")
+            var sawRefresh = false
+            for try await event in afterReboot.events(filters: ["type=system"], since: "0") {
+                sawRefresh = event.status == "refresh"
+                break
+            }
+            #expect(sawRefresh, "the refresh at start shows in GetEvents")
+            await afterReboot.close()
+        }
+    }
+}
