@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SOCKET ?= /run/podlink/io.podman
 
-.PHONY: setup build test bench run
+.PHONY: setup build test bench run completions
 
 ## Install what the build and the tests need (Debian packages, python varlink, the cgroup mount crun needs).
 setup:
@@ -32,3 +32,12 @@ bench:
 	$(SWIFT) build -c release --product varlink
 	.build/release/podlink-bench all
 	bash scripts/bench-cli
+
+## Regenerate contrib/completions from the programs' argument parsers.
+completions:
+	$(SWIFT) build --product podlink
+	$(SWIFT) build --product varlink
+	for tool in podlink varlink; do \
+		.build/debug/$$tool --generate-completion-script bash > contrib/completions/$$tool.bash; \
+		.build/debug/$$tool --generate-completion-script zsh > contrib/completions/_$$tool; \
+	done

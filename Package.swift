@@ -121,7 +121,7 @@ let package = Package(
         // Benchmarks against the peers: `swift run -c release podlink-bench`.
         .executableTarget(
             name: "podlink-bench",
-            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod", "ProcessSpawn"],
+            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod", "ProcessSpawn", "PodmanClient"],
             path: "Benchmarks/podlink-bench",
             swiftSettings: strict
         ),

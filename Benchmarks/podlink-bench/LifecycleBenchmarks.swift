@@ -31,6 +31,18 @@ enum LifecycleBenchmarks {
         _ = try await runtime.images.importRootfs(tarball: tarball, reference: "localhost/busybox:latest")
         var options = ContainerCreateOptions(image: "busybox")
         options.command = ["/bin/true"]
+        if ProcessInfo.processInfo.environment["PODLINK_BENCH_PHASES"] != nil {
+            let clock = ContinuousClock()
+            var phases: [String: Duration] = [:]
+            for _ in 0..<20 {
+                var id = ""
+                phases["create", default: .zero] += try await clock.measure { id = try await runtime.createContainer(options).id }
+                phases["start", default: .zero] += try await clock.measure { try await runtime.startContainer(id) }
+                phases["wait", default: .zero] += try await clock.measure { _ = try await runtime.waitContainer(id) }
+                phases["remove", default: .zero] += try await clock.measure { try await runtime.removeContainer(id) }
+            }
+            for (phase, total) in phases.sorted(by: { $0.key < $1.key }) { print("  phase \(phase): \(total / 20)") }
+        }
         harness.batches = 5
         harness.minimumBatchTime = .milliseconds(1)
         let ours = try await harness.measureAsync("Libpod API (overlay rootfs, conmon, \(crun.split(separator: "/").last!))") {
@@ -122,6 +134,7 @@ enum LifecycleBenchmarks {
         let exits = root + "/bare-exits"
         try FileManager.default.createDirectory(atPath: exits, withIntermediateDirectories: true)
         let stateRoot = root + "/bare-state"
+        try FileManager.default.createDirectory(atPath: root + "/bare-sock", withIntermediateDirectories: true)
         let counter = Counter()
         return {
             let id = "bare\(counter.next())"
@@ -131,15 +144,24 @@ enum LifecycleBenchmarks {
                 "--log-level", "error", "--socket-dir-path", root + "/bare-sock", "--runtime-arg", "--root=\(stateRoot)",
             ])
             _ = await ProcessSpawn.waitForExit(conmon)
-            while access(bundle + "/pidfile-\(id)", F_OK) != 0 { try await Task.sleep(for: .microseconds(200)) }
+            try await waitFor(bundle + "/pidfile-\(id)")
             let started = try await run([runtime, "--root=\(stateRoot)", "start", id])
             precondition(started == 0)
-            while access(exits + "/" + id, F_OK) != 0 { try await Task.sleep(for: .microseconds(200)) }
+            try await waitFor(exits + "/" + id)
             let deleted = try await run([runtime, "--root=\(stateRoot)", "delete", "--force", id])
             precondition(deleted == 0)
             unlink(exits + "/" + id)
             unlink(bundle + "/pidfile-\(id)")
             unlink("\(bundle)/\(id).log")
+        }
+    }
+
+    /// Polls for `path` every 0.2 ms (the tightest a bare engine would do), for at most 10 s.
+    static func waitFor(_ path: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while access(path, F_OK) != 0 {
+            guard ContinuousClock.now < deadline else { throw BenchmarkError("\(path) did not appear within 10 s") }
+            try await Task.sleep(for: .microseconds(200))
         }
     }
 

@@ -24,6 +24,9 @@ do {
     }
     if selected.contains("all") || selected.contains("runtime") { harness = try await RuntimeBenchmarks.run(harness) }
     if selected.contains("all") || selected.contains("lifecycle") { harness = try await LifecycleBenchmarks.run(harness) }
+    if selected.contains("all") || selected.contains("daemon") {
+        harness = try await DaemonBenchmarks.run(harness, productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+    }
     if selected.contains("all") || selected.contains("rpc") {
         // The servers under test are built next to this program.
         try RPCBenchmarks.run(productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())

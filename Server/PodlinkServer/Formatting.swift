@@ -3,31 +3,63 @@ import Libpod
 
 /// Times and durations the way podman 1.x wrote them.
 enum PodmanFormat {
-    /// RFC 3339 with nanoseconds, UTC: `2026-11-29T05:30:12.123456789Z`.
+    /// RFC 3339 with nanoseconds, UTC: `2026-11-29T05:30:12.123456789Z`. Written digit by
+    /// digit: ListContainers formats two times per container, and String(format:) would
+    /// be most of its cost.
     static func time(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970
         let whole = floor(seconds)
-        let nanoseconds = Int((seconds - whole) * 1e9)
         var parts = tm()
         var time = time_t(whole)
         gmtime_r(&time, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), nanoseconds)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(30)
+        func append(_ value: Int, digits: Int) {
+            var divisor = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        append(Int(parts.tm_year) + 1900, digits: 4)
+        bytes.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mon) + 1, digits: 2)
+        bytes.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mday), digits: 2)
+        bytes.append(UInt8(ascii: "T"))
+        append(Int(parts.tm_hour), digits: 2)
+        bytes.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_min), digits: 2)
+        bytes.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_sec), digits: 2)
+        bytes.append(UInt8(ascii: "."))
+        append(min(999_999_999, max(0, Int((seconds - whole) * 1e9))), digits: 9)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Go's time.Duration.String(), which podman used for `runningfor`: `1h2m3.5s`.
+    /// Go's time.Duration.String(), which podman used for `runningfor`: `1h2m3.5s`
+    /// (to the millisecond).
     static func duration(_ interval: TimeInterval) -> String {
-        if interval < 1 { return String(format: "%.0fms", max(0, interval) * 1000) }
-        var rest = interval
-        let hours = Int(rest / 3600)
-        rest -= Double(hours * 3600)
-        let minutes = Int(rest / 60)
-        rest -= Double(minutes * 60)
+        let milliseconds = Int((max(0, interval) * 1000).rounded())
+        if milliseconds < 1000 { return "\(milliseconds)ms" }
+        let hours = milliseconds / 3_600_000
+        let minutes = milliseconds / 60_000 % 60
+        let seconds = milliseconds / 1000 % 60
+        let fraction = milliseconds % 1000
         var text = ""
         if hours > 0 { text += "\(hours)h" }
         if hours > 0 || minutes > 0 { text += "\(minutes)m" }
-        return text + String(format: "%.3gs", rest)
+        text += "\(seconds)"
+        if fraction > 0 {
+            var digits = String(fraction + 1000).dropFirst()
+            while digits.last == "0" { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + "s"
     }
 
     /// A time given as RFC 3339, unix seconds, or a duration back from now (`10m`, `1h30m`, `45s`).

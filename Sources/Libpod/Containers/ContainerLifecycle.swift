@@ -352,9 +352,12 @@ extension Runtime {
                 _ = await exitWatcher.waitForExitFile(id, timeout: .seconds(10))
                 try await sync(&container)
             }
+            // Anything but an exited or configured container may still be known to the
+            // runtime (cleanup already deleted the others).
+            let needsDelete = ![.exited, .configured].contains(container.state.status)
             container.state.status = .removing
             try await state.save(container.state, id: id)
-            try await ociCommand(for: container).delete(id, force: true)
+            if needsDelete { try await ociCommand(for: container).delete(id, force: true) }
             try storage.remove(id)
             try FileSystem.removeTree("\(paths.containersDir)/\(id)")
             try FileSystem.removeTree(runDirectory(id))

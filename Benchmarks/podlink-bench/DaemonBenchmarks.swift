@@ -1,0 +1,242 @@
+import Foundation
+import Glibc
+import PodmanClient
+import ProcessSpawn
+
+/// podlinkd as its users meet it, side by side with the peers in one run: the lifecycle
+/// through PodmanClient against the bare conmon cycle and podman's REST service;
+/// ListContainers with 1,000 containers; start to READY=1; idle and loaded RSS.
+enum DaemonBenchmarks {
+    static let rounds = 20
+
+    static func run(_ harness: Harness, productsDirectory: URL) async throws -> Harness {
+        var harness = harness
+        guard geteuid() == 0 else {
+            print("Daemon: skipped (needs root)")
+            return harness
+        }
+        let root = "/tmp/podlink-bench/daemon-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let config = root + "/podlink.conf"
+        try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemonPath = productsDirectory.appending(path: "podlinkd").path
+        let socket = root + "/io.podman"
+        print("Daemon: podlinkd (\(daemonPath)), PodmanClient over unix:\(socket)")
+
+        // Start to READY=1, measured on a fresh state each time (the first start refreshes).
+        var startTimes: [Double] = []
+        for round in 0..<10 {
+            let (elapsed, pid) = try startToReady(daemon: daemonPath, config: config, socket: socket)
+            startTimes.append(elapsed)
+            kill(pid, SIGTERM)
+            _ = await ProcessSpawn.waitForExit(pid)
+            if round == 0 { continue }
+        }
+        startTimes.sort()
+        let startMedian = startTimes[startTimes.count / 2]
+        print(String(format: "  podlinkd start to READY=1 median %.1f ms (p10 %.1f, p90 %.1f)  goal: under 100 ms: %@",
+                     startMedian * 1000, startTimes[1] * 1000, startTimes[8] * 1000, startMedian < 0.1 ? "met" : "NOT met"))
+
+        let (_, pid) = try startToReady(daemon: daemonPath, config: config, socket: socket)
+        defer {
+            kill(pid, SIGTERM)
+            _ = ProcessSpawn.blockingWait(pid)
+        }
+        try await Task.sleep(for: .seconds(1))
+        let idle = residentKilobytes(pid)
+        print(String(format: "  podlinkd idle RSS %.1f MB  goal: under 25 MB: %@", Double(idle) / 1024, idle < 25 * 1024 ? "met" : "NOT met"))
+
+        let client = try await PodmanClient.connect(to: "unix:\(socket)")
+        let tarball = try LifecycleBenchmarks.busyboxTarball(in: root)
+        _ = try await client.importImage(tarball: tarball, reference: "localhost/busybox:latest")
+
+        harness.batches = 5
+        harness.minimumBatchTime = .milliseconds(1)
+        let ours = try await harness.measureAsync("PodmanClient -> podlinkd lifecycle of /bin/true") {
+            for _ in 0..<rounds {
+                let code = try await client.run(image: "busybox", command: ["/bin/true"])
+                precondition(code == 0)
+            }
+        }
+        let candidates: [String] = ["/usr/bin/crun", "/usr/sbin/runc"]
+        let runtime = candidates.first(where: { (path: String) -> Bool in access(path, X_OK) == 0 }) ?? "/usr/bin/crun"
+        let bare = try LifecycleBenchmarks.bareCycle(root: root, tarball: tarball, runtime: runtime)
+        let bareResult = try await harness.measureAsync("bare conmon + \(runtime.split(separator: "/").last!)") {
+            for _ in 0..<rounds { try await bare() }
+        }
+        let ratio = ours.median / bareResult.median
+        print(String(format: "  ratio: PodmanClient lifecycle takes %.2fx the bare cycle (goal: within 1.3x: %@)", ratio, ratio <= 1.3 ? "met" : "NOT met"))
+        if let rest = try await PodmanREST.start(root: root, tarball: tarball) {
+            defer { rest.stop() }
+            let restResult = try await harness.measureAsync("podman 4.3 REST service (create, start, wait interval=10ms, delete)") {
+                for _ in 0..<rounds { try rest.lifecycle() }
+            }
+            harness.ratio(ours, over: restResult, goal: 3)
+            print(String(format: "  podman REST service idle RSS %.1f MB", Double(rest.idleRSS) / 1024))
+        } else {
+            print("  (podman missing: scripts/setup-bench installs it)")
+        }
+
+        // ListContainers with 1,000 containers.
+        let existing = try await client.containers().count
+        for index in existing..<1_000 {
+            var options = PodmanClient.CreateOptions()
+            options.name = "list-\(index)"
+            _ = try await client.create(image: "busybox", command: ["/bin/true"], options: options)
+        }
+        let list = try await harness.measureAsync("ListContainers with 1,000 containers") {
+            let all = try await client.containers()
+            precondition(all.count == 1_000)
+        }
+        harness.goal(list, under: 20_000_000, "ListContainers with 1,000 containers")
+        // The same call read as raw bytes: what the server takes, without the client's decoding.
+        let raw = try RPCBenchmarks.connect(socket)
+        defer { close(raw) }
+        let call = Array(#"{"method":"io.podman.ListContainers"}"#.utf8) + [0]
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var replyBytes = 0
+        try await harness.measureAsync("ListContainers with 1,000 containers, raw reply bytes (server side)") {
+            RPCBenchmarks.write(raw, call)
+            var total = 0
+            while true {
+                let count = read(raw, &buffer, buffer.count)
+                guard count > 0 else { throw BenchmarkError("connection closed") }
+                total += count
+                if buffer[count - 1] == 0 { break }
+            }
+            replyBytes = total
+        }
+        print("  (reply: \(replyBytes / 1024) KiB)")
+        let loaded = residentKilobytes(pid)
+        print(String(format: "  podlinkd RSS with 1,000 containers after listing: %.1f MB", Double(loaded) / 1024))
+        for container in try await client.containers() { try await client.remove(container.id, force: true) }
+        await client.close()
+        return harness
+    }
+
+    /// Starts podlinkd with a NOTIFY_SOCKET of ours; returns the seconds until READY=1.
+    static func startToReady(daemon: String, config: String, socket: String) throws -> (Double, pid_t) {
+        let notifyPath = socket + ".notify"
+        unlink(notifyPath)
+        let receiver = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer {
+            close(receiver)
+            unlink(notifyPath)
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in notifyPath.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw BenchmarkError("binding the notify socket failed") }
+        let null = open("/dev/null", O_RDWR)
+        defer { close(null) }
+        let start = ContinuousClock.now
+        let pid = try ProcessSpawn.spawn(
+            [daemon, "--config", config, "--log-level", "error", "unix:\(socket)"],
+            descriptors: [(null, 0), (null, 1)], environment: ["NOTIFY_SOCKET=\(notifyPath)"], scrubbing: ["LISTEN_"])
+        var buffer = [UInt8](repeating: 0, count: 512)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        while true {
+            let count = recv(receiver, &buffer, buffer.count, 0)
+            guard count > 0 else { throw BenchmarkError("podlinkd did not send READY=1 within 10 s") }
+            if String(decoding: buffer[0..<count], as: UTF8.self).contains("READY=1") { break }
+        }
+        let elapsed = ContinuousClock.now - start
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, pid)
+    }
+
+    static func residentKilobytes(_ pid: pid_t) -> Int { RPCBenchmarks.residentKilobytes(pid) }
+}
+
+/// podman 4.3's REST service on a socket of its own, driven with plain HTTP/1.1 over
+/// the unix socket: the same lifecycle as ours.
+final class PodmanREST: @unchecked Sendable {
+    let socket: String
+    let process: Process
+    private(set) var idleRSS = 0
+
+    private init(socket: String, process: Process) {
+        self.socket = socket
+        self.process = process
+    }
+
+    static func start(root: String, tarball: String) async throws -> PodmanREST? {
+        let podman = "/usr/bin/podman"
+        guard access(podman, X_OK) == 0 else { return nil }
+        _ = try await LifecycleBenchmarks.run([podman, "import", tarball, "localhost/podlink-bench-busybox:latest"])
+        let socket = root + "/podman.sock"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: podman)
+        process.arguments = ["system", "service", "--time=0", "unix://\(socket)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let service = PodmanREST(socket: socket, process: process)
+        for _ in 0..<200 where (try? service.request("GET", "/_ping")) == nil { usleep(50_000) }
+        try await Task.sleep(for: .seconds(1))
+        service.idleRSS = RPCBenchmarks.residentKilobytes(process.processIdentifier)
+        return service
+    }
+
+    func stop() {
+        _ = try? request("DELETE", "/v4.0.0/libpod/images/localhost/podlink-bench-busybox:latest?force=true")
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func lifecycle() throws {
+        let created = try request(
+            "POST", "/v4.0.0/libpod/containers/create",
+            body: #"{"image":"localhost/podlink-bench-busybox:latest","command":["/bin/true"],"netns":{"nsmode":"none"}}"#)
+        guard let data = created.data(using: .utf8), let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let id = object["Id"] as? String
+        else { throw BenchmarkError("podman create failed: \(created)") }
+        _ = try request("POST", "/v4.0.0/libpod/containers/\(id)/start")
+        _ = try request("POST", "/v4.0.0/libpod/containers/\(id)/wait?condition=stopped&interval=10ms")
+        _ = try request("DELETE", "/v4.0.0/libpod/containers/\(id)?force=true")
+    }
+
+    /// One request on a fresh connection; returns the body.
+    func request(_ method: String, _ path: String, body: String = "") throws -> String {
+        let descriptor = try RPCBenchmarks.connect(socket)
+        defer { close(descriptor) }
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: d\r\nConnection: close\r\n"
+        if !body.isEmpty { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + body
+        RPCBenchmarks.write(descriptor, Array(text.utf8))
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let whole = String(decoding: response, as: UTF8.self)
+        guard let status = whole.split(separator: " ").dropFirst().first, let code = Int(status), code < 400 else {
+            throw BenchmarkError("podman \(method) \(path): \(whole.prefix(300))")
+        }
+        guard let split = whole.range(of: "\r\n\r\n") else { return "" }
+        var payload = String(whole[split.upperBound...])
+        if whole.lowercased().contains("transfer-encoding: chunked") { payload = Self.unchunk(payload) }
+        return payload
+    }
+
+    static func unchunk(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound], radix: 16), size > 0 {
+            let start = lineEnd.upperBound
+            let bytes = Array(rest[start...].utf8)
+            result += String(decoding: bytes.prefix(size), as: UTF8.self)
+            rest = Substring(String(decoding: bytes.dropFirst(size + 2), as: UTF8.self))
+        }
+        return result
+    }
+}
