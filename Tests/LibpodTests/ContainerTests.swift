@@ -21,7 +21,8 @@ enum OCIRuntimeChoice: String, CaseIterable, CustomTestStringConvertible {
 
 /// A runtime with the busybox image imported, on scratch directories.
 func withContainerRuntime<T>(
-    _ choice: OCIRuntimeChoice, _ body: (Runtime, ScratchDirectories) async throws -> T
+    _ choice: OCIRuntimeChoice, storageDriver: StorageDriverKind = .overlay,
+    _ body: (Runtime, ScratchDirectories) async throws -> T
 ) async throws -> T? {
     guard Environment.require(geteuid() == 0, "root (containers need it)"),
         Environment.require(choice.available, choice.rawValue),
@@ -33,6 +34,7 @@ func withContainerRuntime<T>(
         $0.staticDir = scratch.staticDir
         $0.tmpDir = scratch.tmpDir
         $0.runtimePath = choice.paths
+        $0.storageDriver = storageDriver
     }
     let tarball = try await TestImages.busyboxRootfsTarball(in: scratch.root, gzip: false)
     _ = try await runtime.images.importRootfs(tarball: tarball, reference: "localhost/busybox:latest")
@@ -87,6 +89,22 @@ func collect(_ stream: AsyncThrowingStream<LogLine, any Error>) async throws -> 
             #expect(!FileManager.default.fileExists(atPath: runtime.storage.directory(container.id)))
             let statuses = try runtime.events.read().events.filter { $0.id == container.id }.map(\.status)
             #expect(statuses == ["create", "init", "start", "died", "remove"])
+        }
+    }
+
+    @Test func theVfsDriverCopiesTheImage() async throws {
+        try await withContainerRuntime(.crun, storageDriver: .vfs) { runtime, _ in
+            let container = try await runtime.createContainer(busybox(["/bin/sh", "-c", "echo changed > /bin/note; cat /bin/note"], name: "v"))
+            try await runtime.startContainer("v")
+            #expect(try await runtime.waitContainer("v") == 0)
+            let lines = try await collect(runtime.containerLogs("v")).map(\.text)
+            #expect(lines == ["changed"])
+            let rootfs = runtime.storage.mountPoint(container.id)
+            #expect(FileManager.default.fileExists(atPath: rootfs + "/bin/busybox"), "a copy, not a mount")
+            #expect(FileManager.default.fileExists(atPath: rootfs + "/bin/note"))
+            await #expect(throws: LibpodError.self) { try await runtime.containerChanges("v") }
+            try await runtime.removeContainer("v")
+            #expect(!FileManager.default.fileExists(atPath: rootfs))
         }
     }
 
