@@ -131,6 +131,23 @@ import Testing
         }
     }
 
+    @Test func anIdleDaemonExitsAfterItsTimeout() async throws {
+        guard Daemon.available else { return }
+        let daemon = try Daemon()
+        defer { try? FileManager.default.removeItem(atPath: daemon.root) }
+        let process = try ChildProcess.start([
+            Environment.builtProduct("podlinkd"), "--config", daemon.configFile, "--timeout", "300", daemon.address,
+        ])
+        try await waitForSocket(daemon.socket)
+        // A client keeps it alive; once the client is gone, 300 ms of idleness end it.
+        let client = try await daemon.client()
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(process.process.isRunning, "a connected client keeps the daemon up")
+        await client.close()
+        #expect(await process.waitForExit(timeout: .seconds(10)))
+        #expect(process.process.terminationStatus == 0)
+    }
+
     @Test func containersSurviveADaemonRestartAndARebootIsRefreshed() async throws {
         try await Daemon.with { daemon, client in
             let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "sleep 0.6; exit 9"])
