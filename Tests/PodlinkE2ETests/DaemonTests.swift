@@ -148,6 +148,28 @@ import Testing
         #expect(process.process.terminationStatus == 0)
     }
 
+    /// Started by socket activation (as podlink.socket does), it serves the socket it is
+    /// handed rather than its own address.
+    @Test func servesTheSocketItIsHandedBySocketActivation() async throws {
+        guard Daemon.available,
+            Environment.require(Environment.executable("systemd-socket-activate") != nil, "systemd-socket-activate (apt-get install systemd)"),
+            let activate = Environment.executable("systemd-socket-activate")
+        else { return }
+        let daemon = try Daemon()
+        defer { try? FileManager.default.removeItem(atPath: daemon.root) }
+        let handed = daemon.root + "/activated.sock"
+        try await ChildProcess.with([
+            activate, "-l", handed, Environment.builtProduct("podlinkd"), "--config", daemon.configFile, "unix:\(daemon.root)/unused",
+        ]) {
+            try await waitForSocket(handed)
+            let client = try await PodmanClient.connect(to: "unix:\(handed)")
+            #expect(try await client.api.getVersion().remoteApiVersion == 1)
+            #expect(try await client.containers().isEmpty)
+            await client.close()
+            #expect(!FileManager.default.fileExists(atPath: daemon.root + "/unused"), "the address argument is not used when a socket is handed over")
+        }
+    }
+
     @Test func containersSurviveADaemonRestartAndARebootIsRefreshed() async throws {
         try await Daemon.with { daemon, client in
             let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "sleep 0.6; exit 9"])
