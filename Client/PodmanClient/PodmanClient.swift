@@ -135,26 +135,26 @@ public struct PodmanClient: Sendable {
         let replies = api.stream(
             IoPodman.Methods.GetContainersLogs.self,
             .init(names: [nameOrID], follow: follow, latest: false, since: "", tail: tail ?? -1, timestamps: false))
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    for try await reply in replies where !reply.log.device.isEmpty { continuation.yield(reply.log) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return Self.items(of: replies) { $0.log.device.isEmpty ? nil : $0.log }
     }
 
     /// Events as they happen (and from `since`, if given), until the consumer stops.
     public func events(filters: [String] = [], since: String = "") -> AsyncThrowingStream<IoPodman.Event, any Error> {
         let replies = api.stream(IoPodman.Methods.GetEvents.self, .init(filter: filters, since: since, until: ""))
-        return AsyncThrowingStream { continuation in
+        return Self.items(of: replies) { $0.events.status.isEmpty ? nil : $0.events }
+    }
+
+    /// The items of a `more` stream; `item` returns nil for the empty final reply the
+    /// service ends such streams with.
+    private static func items<M: VarlinkInterfaceMethod, Item: Sendable>(
+        of replies: VarlinkReplyStream<M>, _ item: @escaping @Sendable (M.Reply) -> Item?
+    ) -> AsyncThrowingStream<Item, any Error> where M.Reply: Sendable {
+        AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    for try await reply in replies where !reply.events.status.isEmpty { continuation.yield(reply.events) }
+                    for try await reply in replies {
+                        if let value = item(reply) { continuation.yield(value) }
+                    }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)

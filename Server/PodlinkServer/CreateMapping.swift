@@ -65,7 +65,7 @@ enum CreateMapping {
         options.readOnlyRootfs = create.readonly ?? false
         options.autoRemove = create.rm ?? false
         if let signal = create.stopSignal, !signal.isEmpty {
-            guard let number = signalNumber(signal) else {
+            guard let number = try? Signals.number(signal) else {
                 throw CreateError(field: "stopSignal", message: "\"\(signal)\" is not a signal name or number")
             }
             options.stopSignal = number
@@ -104,17 +104,6 @@ enum CreateMapping {
         case let list as [String]: return !list.isEmpty
         default: return true
         }
-    }
-
-    static func signalNumber(_ text: String) -> Int32? {
-        let names: [String: Int32] = [
-            "HUP": 1, "INT": 2, "QUIT": 3, "KILL": 9, "USR1": 10, "USR2": 12, "ALRM": 14, "TERM": 15, "CONT": 18, "STOP": 19,
-            "WINCH": 28, "PWR": 30,
-        ]
-        if let number = Int32(text), (1...64).contains(number) { return number }
-        var name = text.uppercased()
-        if name.hasPrefix("SIG") { name.removeFirst(3) }
-        return names[name]
     }
 }
 

@@ -107,12 +107,6 @@ struct ContainerInspectJSON: Encodable {
             NetworkMode: config.network.rawValue, Memory: config.memoryLimit ?? 0, PidsLimit: config.pidsLimit ?? 0,
             CpuShares: config.cpuShares ?? 0, ReadonlyRootfs: config.readOnlyRootfs, AutoRemove: config.autoRemove)
     }
-
-    func encoded() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
 }
 
 /// `podman image inspect` for an image.
@@ -152,8 +146,11 @@ struct ImageInspectJSON: Encodable {
             StopSignal: image.config.stopSignal ?? "")
         RootFS = RootFSFields(Layers: image.layers)
     }
+}
 
-    func encoded() -> String {
+extension Encodable {
+    /// podman's inspect layout: indented, keys sorted, slashes as they are.
+    func inspectJSON() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

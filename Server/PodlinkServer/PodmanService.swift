@@ -223,7 +223,7 @@ public struct PodmanService: IoPodman.ServiceProtocol {
     public func inspectContainer(_ parameters: IoPodman.Methods.InspectContainer.Parameters, call: VarlinkCall<IoPodman.Methods.InspectContainer.Reply>) async throws -> IoPodman.Methods.InspectContainer.Reply {
         try await PodmanErrors.mapping {
             let inspection = try await runtime.inspectContainer(parameters.name)
-            return IoPodman.Methods.InspectContainer.Reply(container: ContainerInspectJSON(inspection, driver: runtime.config.storageDriver.rawValue).encoded())
+            return IoPodman.Methods.InspectContainer.Reply(container: ContainerInspectJSON(inspection, driver: runtime.config.storageDriver.rawValue).inspectJSON())
         }
     }
 
@@ -332,7 +332,7 @@ public struct PodmanService: IoPodman.ServiceProtocol {
     }
 
     public func inspectImage(_ parameters: IoPodman.Methods.InspectImage.Parameters, call: VarlinkCall<IoPodman.Methods.InspectImage.Reply>) async throws -> IoPodman.Methods.InspectImage.Reply {
-        try await PodmanErrors.mapping { IoPodman.Methods.InspectImage.Reply(image: ImageInspectJSON(try runtime.images.image(parameters.name)).encoded()) }
+        try await PodmanErrors.mapping { IoPodman.Methods.InspectImage.Reply(image: ImageInspectJSON(try runtime.images.image(parameters.name)).inspectJSON()) }
     }
 
     public func tagImage(_ parameters: IoPodman.Methods.TagImage.Parameters, call: VarlinkCall<IoPodman.Methods.TagImage.Reply>) async throws -> IoPodman.Methods.TagImage.Reply {

@@ -93,19 +93,24 @@ public enum ProcessSpawn {
     /// cooperative pool has one per core, and a blocked one starves every other task.
     public static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            let job = ThreadJob { continuation.resume(returning: body()) }
-            var attributes = pthread_attr_t()
-            pthread_attr_init(&attributes)
-            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-            defer { pthread_attr_destroy(&attributes) }
-            let box = Unmanaged.passRetained(job).toOpaque()
-            var thread = pthread_t()
-            let created = pthread_create(&thread, &attributes, { argument in
-                Unmanaged<ThreadJob>.fromOpaque(argument!).takeRetainedValue().run()
-                return nil
-            }, box)
-            if created != 0 { Unmanaged<ThreadJob>.fromOpaque(box).takeRetainedValue().run() }
+            detachThread { continuation.resume(returning: body()) }
         }
+    }
+
+    /// Runs `body` on a new detached thread (on this one if no thread can be made): for
+    /// blocking loops that live as long as their owner, such as an inotify reader.
+    public static func detachThread(_ body: @escaping @Sendable () -> Void) {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        defer { pthread_attr_destroy(&attributes) }
+        let box = Unmanaged.passRetained(ThreadJob(body)).toOpaque()
+        var thread = pthread_t()
+        let created = pthread_create(&thread, &attributes, { argument in
+            Unmanaged<ThreadJob>.fromOpaque(argument!).takeRetainedValue().run()
+            return nil
+        }, box)
+        if created != 0 { Unmanaged<ThreadJob>.fromOpaque(box).takeRetainedValue().run() }
     }
 
     /// waitpid, retried on EINTR; -1 when the child is not ours to wait for.

@@ -412,8 +412,8 @@ extension Runtime {
 }
 
 /// Signal names as images and users write them.
-enum Signals {
-    static let names: [String: Int32] = [
+public enum Signals {
+    public static let names: [String: Int32] = [
         "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10,
         "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "STKFLT": 16, "CHLD": 17, "CONT": 18,
         "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26,
@@ -421,7 +421,7 @@ enum Signals {
     ]
 
     /// "SIGTERM", "TERM", "15" -> 15.
-    static func number(_ text: String) throws(LibpodError) -> Int32 {
+    public static func number(_ text: String) throws(LibpodError) -> Int32 {
         if let value = Int32(text), (1...64).contains(value) { return value }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }

@@ -1,4 +1,5 @@
 import Glibc
+import ProcessSpawn
 import Synchronization
 
 /// Tells waiters when conmon writes a container's exit file: one inotify watch on the
@@ -29,8 +30,7 @@ final class ExitWatcher: Sendable {
         inotify = descriptor
         wakeRead = pair[0]
         wakeWrite = pair[1]
-        let reader = ExitWatcherThread(watcher: self)
-        reader.start()
+        ProcessSpawn.detachThread { [self] in readLoop() }
     }
 
     /// Stops the reader thread and resumes every waiter.
@@ -89,7 +89,7 @@ final class ExitWatcher: Sendable {
     }
 
     /// The reader: blocks in poll on its own thread until the watcher stops.
-    fileprivate func readLoop() {
+    private func readLoop() {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var descriptors = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -120,26 +120,5 @@ final class ExitWatcher: Sendable {
             return waiters.values.flatMap(\.values)
         }
         for continuation in everyone { continuation.resume() }
-    }
-}
-
-/// A plain thread that runs one watcher's read loop.
-private final class ExitWatcherThread: Sendable {
-    let watcher: ExitWatcher
-    init(watcher: ExitWatcher) { self.watcher = watcher }
-
-    func start() {
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        defer { pthread_attr_destroy(&attributes) }
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        if pthread_create(&thread, &attributes, { argument in
-            Unmanaged<ExitWatcherThread>.fromOpaque(argument!).takeRetainedValue().watcher.readLoop()
-            return nil
-        }, box) != 0 {
-            Unmanaged<ExitWatcherThread>.fromOpaque(box).release()
-        }
     }
 }

@@ -24,8 +24,8 @@ extension Runtime {
             }
             for container in users { try await removeContainer(container.id, force: true) }
             removal = try await images.remove(reference, force: true, inUse: false)
-        } catch .invalidArgument(let message) where force {
-            _ = message
+        } catch .invalidArgument where force {
+            // An ID naming an image with several names: forced, all of them go.
             removal = try await images.remove(reference, force: true, inUse: false)
         }
         try? events.append(Event(
