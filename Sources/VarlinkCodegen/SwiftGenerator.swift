@@ -340,7 +340,8 @@ private struct Emitter {
     func client(_ interface: InterfaceDefinition, translator: TypeTranslator, _ writer: inout CodeWriter) {
         writer.block("extension \(namespace) {") { w in
             w.line("/// Calls `\(interface.name)` over any varlink transport: one method per varlink method,")
-            w.line("/// plus `stream` for `more` calls and `oneway` for calls that want no reply.")
+            w.line("/// plus `stream` for `more` calls, `oneway` for calls that want no reply and `upgrade`")
+            w.line("/// for calls that turn the connection into a raw byte stream.")
             w.block("\(access) struct Client: Swift.Sendable {") { w in
                 w.line("\(access) let varlink: Varlink.VarlinkClient")
                 w.line()
@@ -351,7 +352,7 @@ private struct Emitter {
                 w.block("\(access) init(_ varlink: Varlink.VarlinkClient) {") { w in
                     w.line("self.varlink = varlink")
                 }
-                var names = NameScope(reserved: ["stream", "oneway", "varlink", "init"])
+                var names = NameScope(reserved: ["stream", "oneway", "upgrade", "varlink", "init"])
                 for method in interface.methods {
                     w.line()
                     clientMethod(method, translator: translator, names: &names, writer: &w)
@@ -369,6 +370,14 @@ private struct Emitter {
                     "\(access) func oneway<M: Varlink.VarlinkInterfaceMethod>(_ method: M.Type, _ parameters: M.Parameters) async throws where M.Interface == \(namespace) {"
                 ) { w in
                     w.line("try await self.varlink.oneway(method, parameters)")
+                }
+                w.line()
+                w.line("/// Calls `method` with `upgrade`: `body` gets the confirming reply and the raw")
+                w.line("/// connection, which closes when it returns. An error reply is thrown as the typed error.")
+                w.block(
+                    "\(access) func upgrade<M: Varlink.VarlinkInterfaceMethod, Result: Swift.Sendable>(_ method: M.Type, _ parameters: M.Parameters, _ body: @Sendable (M.Reply, Varlink.VarlinkRawConnection) async throws -> Result) async throws -> Result where M.Interface == \(namespace) {"
+                ) { w in
+                    w.line("try await self.varlink.upgrade(method, parameters, body)")
                 }
             }
         }

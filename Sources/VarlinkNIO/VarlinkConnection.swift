@@ -22,10 +22,24 @@ public final class VarlinkConnection: VarlinkClientTransport {
 
     public let channel: any Channel
     public let configuration: Configuration
+    /// nil when the peer closed the connection before it was set up (a bridge command
+    /// that exits at once): every call then fails with `VarlinkConnectionClosed`.
+    private let handler: NIOLoopBound<VarlinkClientHandler>?
 
-    private init(channel: any Channel, configuration: Configuration) {
+    private init(channel: any Channel, configuration: Configuration) async throws {
         self.channel = channel
         self.configuration = configuration
+        self.handler = try? await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: VarlinkClientHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+    }
+
+    /// Hands a call to the handler on the event loop. Calls go in at the handler, not at
+    /// the pipeline's tail, where an upgraded connection's raw-stream handlers sit.
+    private func send(_ call: OutgoingCall) -> EventLoopFuture<Void> {
+        guard let handler = self.handler else { return channel.eventLoop.makeFailedFuture(VarlinkConnectionClosed()) }
+        if channel.eventLoop.inEventLoop { return handler.value.send(call) }
+        return channel.eventLoop.flatSubmit { handler.value.send(call) }
     }
 
     /// Connects to `address`. `exec:` starts the program with the other end of a socket
@@ -49,7 +63,7 @@ public final class VarlinkConnection: VarlinkClientTransport {
             let descriptor = try ServiceLauncher.launchConnected(command: [path])
             channel = try await bootstrap.withConnectedSocket(descriptor).get()
         }
-        return VarlinkConnection(channel: channel, configuration: configuration)
+        return try await VarlinkConnection(channel: channel, configuration: configuration)
     }
 
     /// Speaks varlink over an already connected socket (taking ownership of it).
@@ -60,7 +74,7 @@ public final class VarlinkConnection: VarlinkClientTransport {
     ) async throws -> VarlinkConnection {
         let channel = try await bootstrap(configuration: configuration, group: group)
             .withConnectedSocket(descriptor).get()
-        return VarlinkConnection(channel: channel, configuration: configuration)
+        return try await VarlinkConnection(channel: channel, configuration: configuration)
     }
 
     /// A client channel: NUL framing, then the handler that pairs replies with calls.
@@ -68,9 +82,8 @@ public final class VarlinkConnection: VarlinkClientTransport {
         ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(NULFrameDecoder(maximumMessageSize: configuration.maximumMessageSize)),
-                        VarlinkClientHandler()
+                    try channel.pipeline.syncOperations.addHandler(
+                        VarlinkClientHandler(maximumMessageSize: configuration.maximumMessageSize, eventLoop: channel.eventLoop)
                     )
                 }
             }
@@ -87,7 +100,7 @@ public final class VarlinkConnection: VarlinkClientTransport {
     {
         let message = try Self.encode(method: method, parameters: parameters, flags: flags, allocator: channel.allocator)
         if flags.contains(.oneway) {
-            try await channel.writeAndFlush(OutgoingCall(message: message, waiter: nil))
+            try await send(OutgoingCall(message: message, waiter: nil)).get()
             return nil
         }
         let waiter = ReplyWaiter()
@@ -102,7 +115,7 @@ public final class VarlinkConnection: VarlinkClientTransport {
                         waiter.fail(with: VarlinkTimeoutError(method: method, timeout: timeout), on: self.channel.eventLoop)
                     }
                 }
-                let write = channel.writeAndFlush(OutgoingCall(message: message, waiter: waiter))
+                let write = send(OutgoingCall(message: message, waiter: waiter))
                 write.whenFailure { error in waiter.fail(with: error, on: self.channel.eventLoop) }
             }
         } onCancel: {
@@ -125,10 +138,31 @@ public final class VarlinkConnection: VarlinkClientTransport {
         // A consumer that stops listening gets no more replies; the rest of the stream
         // is read and dropped so the connection stays usable.
         continuation.onTermination = { _ in waiter.fail(with: CancellationError(), on: eventLoop) }
-        channel.writeAndFlush(OutgoingCall(message: message, waiter: waiter)).whenFailure { error in
+        send(OutgoingCall(message: message, waiter: waiter)).whenFailure { error in
             waiter.fail(with: error, on: eventLoop)
         }
         return stream
+    }
+
+    public func upgrade<Result: Sendable>(
+        method: String,
+        parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkReply, VarlinkRawConnection) async throws -> Result
+    ) async throws -> VarlinkUpgradeOutcome<Result> {
+        let message = try Self.encode(method: method, parameters: parameters, flags: .upgrade, allocator: channel.allocator)
+        let waiter = ReplyWaiter()
+        let (reply, raw) = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.upgrade = continuation
+                send(OutgoingCall(message: message, waiter: waiter)).whenFailure { error in
+                    waiter.fail(with: error, on: self.channel.eventLoop)
+                }
+            }
+        } onCancel: {
+            waiter.fail(with: CancellationError(), on: channel.eventLoop)
+        }
+        guard let raw else { return .refused(reply) }
+        return .upgraded(try await raw.withRawConnection { connection in try await body(reply, connection) })
     }
 
     private static func encode(
@@ -168,6 +202,9 @@ extension Duration {
 final class ReplyWaiter: @unchecked Sendable {
     var single: CheckedContinuation<VarlinkReply?, any Error>?
     var stream: AsyncThrowingStream<VarlinkReply, any Error>.Continuation?
+    /// An upgrade call: resumed with the reply and, when it confirmed the upgrade, the
+    /// connection as a raw byte stream.
+    var upgrade: CheckedContinuation<(VarlinkReply, NIOAsyncChannel<ByteBuffer, ByteBuffer>?), any Error>?
     /// Set once the caller has stopped waiting; its replies are still read (they belong
     /// to this position in the queue) but dropped.
     var abandoned = false
@@ -198,16 +235,25 @@ final class ReplyWaiter: @unchecked Sendable {
     func fail(with error: any Error, on eventLoop: any EventLoop) {
         eventLoop.execute {
             self.abandoned = true
-            self.timer?.cancel()
-            self.timer = nil
-            if let single = self.single {
-                self.single = nil
-                single.resume(throwing: error)
-            }
-            if let stream = self.stream {
-                self.stream = nil
-                stream.finish(throwing: error)
-            }
+            self.finish(throwing: error)
+        }
+    }
+
+    /// Ends the call with `error`, whichever way its caller waits.
+    func finish(throwing error: any Error) {
+        timer?.cancel()
+        timer = nil
+        if let single {
+            self.single = nil
+            single.resume(throwing: error)
+        }
+        if let stream {
+            self.stream = nil
+            stream.finish(throwing: error)
+        }
+        if let upgrade {
+            self.upgrade = nil
+            upgrade.resume(throwing: error)
         }
     }
 }
@@ -219,32 +265,75 @@ struct OutgoingCall: Sendable {
 }
 
 /// Matches replies to calls. Varlink has no request ids: replies come in call order,
-/// so a FIFO of waiters, kept on the event loop, is the whole bookkeeping.
+/// so a FIFO of waiters, kept on the event loop, is the whole bookkeeping. After a
+/// confirmed upgrade the connection is a raw byte stream: bytes pass through to the
+/// handlers added for it, starting with those that came after the confirming reply.
 final class VarlinkClientHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = OutgoingCall
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    private var context: ChannelHandlerContext?
+    private var framer: NULFramer
+    private var upgraded = false
     private var waiting: [ReplyWaiter] = []
     private var head = 0
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let call = unwrapOutboundIn(data)
+    private let eventLoop: any EventLoop
+
+    init(maximumMessageSize: Int, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        framer = NULFramer(maximumMessageSize: maximumMessageSize)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Writes a call and queues its waiter (on the event loop).
+    func send(_ call: OutgoingCall) -> EventLoopFuture<Void> {
+        guard let context else { return eventLoop.makeFailedFuture(VarlinkConnectionClosed()) }
+        if upgraded {
+            return context.eventLoop.makeFailedFuture(
+                VarlinkProtocolError("the connection was upgraded and no longer speaks varlink")
+            )
+        }
         if let waiter = call.waiter {
-            if waiter.abandoned {
-                promise?.fail(CancellationError())
-                return
-            }
+            if waiter.abandoned { return context.eventLoop.makeFailedFuture(CancellationError()) }
             waiting.append(waiter)
         }
-        context.write(wrapOutboundOut(call.message), promise: promise)
+        return context.writeAndFlush(wrapOutboundOut(call.message))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let message = unwrapInboundIn(data)
+        if upgraded {
+            context.fireChannelRead(data)
+            return
+        }
+        framer.append(unwrapInboundIn(data))
+        while !upgraded {
+            let message: ByteBuffer
+            do {
+                guard let next = try framer.next() else { return }
+                message = next
+            } catch {
+                failAll(with: error)
+                context.close(promise: nil)
+                return
+            }
+            receive(message, context: context)
+        }
+    }
+
+    private func receive(_ message: ByteBuffer, context: ChannelHandlerContext) {
         guard head < waiting.count else {
             // A reply nobody asked for: the peer and we disagree about the conversation.
-            context.fireErrorCaught(VarlinkProtocolError("received a reply with no call waiting for it"))
+            failAll(with: VarlinkProtocolError("received a reply with no call waiting for it"))
             context.close(promise: nil)
             return
         }
@@ -256,7 +345,19 @@ final class VarlinkClientHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        if waiting[head].deliver(reply) {
+        let waiter = waiting[head]
+        if let upgrade = waiter.upgrade {
+            waiter.upgrade = nil
+            head += 1
+            if reply.error != nil {
+                // Refused: the connection stays varlink.
+                upgrade.resume(returning: (reply, nil))
+                return
+            }
+            upgradeConnection(context: context, reply: reply, continuation: upgrade)
+            return
+        }
+        if waiter.deliver(reply) {
             head += 1
             // Compact now and then instead of shifting the array on every reply.
             if head > 64 && head * 2 > waiting.count {
@@ -266,29 +367,45 @@ final class VarlinkClientHandler: ChannelDuplexHandler {
         }
     }
 
+    private func upgradeConnection(
+        context: ChannelHandlerContext,
+        reply: VarlinkReply,
+        continuation: CheckedContinuation<(VarlinkReply, NIOAsyncChannel<ByteBuffer, ByteBuffer>?), any Error>
+    ) {
+        upgraded = true
+        // Calls sent after the upgrade call will never be answered in varlink.
+        failAll(with: VarlinkProtocolError("the connection was upgraded by an earlier call"))
+        do {
+            let raw = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                wrappingChannelSynchronously: context.channel,
+                configuration: .init(isOutboundHalfClosureEnabled: true)
+            )
+            if let remaining = framer.takeRemaining() {
+                context.fireChannelRead(wrapInboundOut(remaining))
+            }
+            continuation.resume(returning: (reply, raw))
+        } catch {
+            continuation.resume(throwing: error)
+            context.close(promise: nil)
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         failAll(with: VarlinkConnectionClosed())
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if upgraded {
+            context.fireErrorCaught(error)
+            return
+        }
         failAll(with: error)
         context.close(promise: nil)
     }
 
     private func failAll(with error: any Error) {
-        for waiter in waiting[head...] {
-            waiter.timer?.cancel()
-            waiter.timer = nil
-            if let single = waiter.single {
-                waiter.single = nil
-                single.resume(throwing: error)
-            }
-            if let stream = waiter.stream {
-                waiter.stream = nil
-                stream.finish(throwing: error)
-            }
-        }
+        for waiter in waiting[head...] { waiter.finish(throwing: error) }
         waiting.removeAll()
         head = 0
     }

@@ -10,11 +10,11 @@ import Glibc
 
 /// Serves a `VarlinkService` on a socket.
 ///
-/// Each connection runs in its own task: calls on it are read in order and handled one
-/// at a time (a client may pipeline; the replies come back in order), while other
-/// connections proceed independently, so a slow or silent client holds up nobody else.
-/// A message that breaks the protocol closes its connection. A client that hangs up
-/// cancels the call it was waiting for.
+/// Each connection is served on its own event loop by a `VarlinkServerConnectionHandler`:
+/// calls on it are taken in order and handled one at a time (a client may pipeline; the
+/// replies come back in order), while other connections proceed independently, so a
+/// slow or silent client holds up nobody else. A message that breaks the protocol
+/// closes its connection. A client that hangs up cancels the call it was waiting for.
 public final class VarlinkServer: Sendable {
     public struct Configuration: Sendable {
         /// A message larger than this closes the connection (sd-varlink uses the same 16 MiB).
@@ -68,8 +68,8 @@ public final class VarlinkServer: Sendable {
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(descriptor) { channel in self.initializeConnection(channel) }
             onReady()
-            register(connection.channel)
-            await serve(connection)
+            register(connection)
+            try? await connection.closeFuture.get()
             return
         }
         let serverChannel = try await bind(listener)
@@ -90,11 +90,7 @@ public final class VarlinkServer: Sendable {
                 }
                 try await serverChannel.executeThenClose { inbound in
                     for try await connection in inbound {
-                        // Registered here, before its task starts, so that a shutdown right
-                        // after the accept still finds (and eventually closes) it.
-                        self.register(connection.channel)
-                        let executor = EventLoopExecutor(connection.channel.eventLoop)
-                        group.addTask(executorPreference: executor) { await self.serve(connection) }
+                        self.register(connection)
                     }
                 }
                 // No longer accepting: give open calls their grace period, then close.
@@ -128,9 +124,7 @@ public final class VarlinkServer: Sendable {
 
     // MARK: Binding
 
-    private typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
-
-    private func bind(_ listener: Listener) async throws -> NIOAsyncChannel<Connection, Never> {
+    private func bind(_ listener: Listener) async throws -> NIOAsyncChannel<any Channel, Never> {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -163,74 +157,46 @@ public final class VarlinkServer: Sendable {
         }
     }
 
-    private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<Connection> {
-        let maximum = configuration.maximumMessageSize
-        return channel.eventLoop.makeCompletedFuture {
+    private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<any Channel> {
+        channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(NULFrameDecoder(maximumMessageSize: maximum))
+                VarlinkServerConnectionHandler(
+                    service: service,
+                    maximumMessageSize: configuration.maximumMessageSize,
+                    logger: configuration.logger,
+                    eventLoop: channel.eventLoop
+                )
             )
-            return try Connection(wrappingChannelSynchronously: channel)
+            return channel
         }
     }
 
     // MARK: Connections
 
+    /// Tracks an accepted connection until it closes. A connection accepted while the
+    /// server is stopping is told to stop at once.
     private func register(_ channel: any Channel) {
-        state.withLock {
-            $0.connections[ObjectIdentifier(channel)] = channel
-            $0.idleSince = nil
-        }
-    }
-
-    private func serve(_ connection: Connection) async {
-        let channel = connection.channel
         let id = ObjectIdentifier(channel)
-        defer {
-            state.withLock {
+        let stopping = state.withLock {
+            $0.connections[id] = channel
+            $0.idleSince = nil
+            return $0.shuttingDown
+        }
+        if stopping { channel.pipeline.fireUserInboundEventTriggered(VarlinkServerStopping()) }
+        channel.closeFuture.whenComplete { _ in
+            self.state.withLock {
                 $0.connections[id] = nil
                 if $0.connections.isEmpty { $0.idleSince = .now }
             }
         }
-        let logger = configuration.logger
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                let sink = ConnectionSink(outbound: outbound, allocator: channel.allocator)
-                await withTaskGroup(of: Void.self) { group in
-                    // Child tasks inherit the connection's executor preference: they run on
-                    // the channel's event loop.
-                    group.addTask {
-                        do {
-                            for try await message in inbound {
-                                let call: VarlinkIncomingCall
-                                do {
-                                    call = try VarlinkIncomingCall(parsing: message.readableBytesView)
-                                } catch {
-                                    logger.debug("closing connection", metadata: ["varlink.reason": "\(error)"])
-                                    break
-                                }
-                                await self.service.handle(call, sink: sink)
-                            }
-                        } catch {
-                            logger.debug("connection ended", metadata: ["varlink.reason": "\(error)"])
-                        }
-                        // Whatever ended the loop, the connection is done; closing it
-                        // also ends the watcher below.
-                        channel.close(promise: nil)
-                    }
-                    group.addTask {
-                        // A peer that hangs up must not leave its call running.
-                        try? await channel.closeFuture.get()
-                    }
-                    await group.next()
-                    group.cancelAll()
-                }
-            }
-        } catch {
-            logger.debug("connection closed with error", metadata: ["varlink.reason": "\(error)"])
-        }
     }
 
     private func closeConnectionsAfterGracePeriod() async {
+        // Idle connections close now; one in the middle of a call closes when the call
+        // ends, and a stream is cancelled.
+        for channel in state.withLock({ Array($0.connections.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(VarlinkServerStopping())
+        }
         let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
         while ContinuousClock.now < deadline {
             if state.withLock({ $0.connections.isEmpty }) { return }
@@ -253,23 +219,6 @@ public final class VarlinkServer: Sendable {
             // Short naps: a shutdown from elsewhere must not wait for a long idle timeout.
             try? await Task.sleep(for: max(min(wait, .milliseconds(100)), .milliseconds(5)))
         }
-    }
-}
-
-/// Writes one connection's replies. NIO applies back-pressure: a client that does not
-/// read makes `send` wait, which holds up its own connection and nothing else.
-private struct ConnectionSink: VarlinkReplySink {
-    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    let allocator: ByteBufferAllocator
-
-    func send(_ parameters: some VarlinkEncodable, continues: Bool) async throws {
-        let message = try VarlinkReplyEncoder.message(parameters: parameters, continues: continues)
-        try await outbound.write(allocator.buffer(bytes: message))
-    }
-
-    func sendError(name: String, parameters: some VarlinkEncodable) async throws {
-        let message = try VarlinkReplyEncoder.message(errorName: name, parameters: parameters)
-        try await outbound.write(allocator.buffer(bytes: message))
     }
 }
 

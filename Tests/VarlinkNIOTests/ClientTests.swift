@@ -41,6 +41,35 @@ struct ClientTests {
         }
     }
 
+    @Test func upgradeTurnsTheConnectionIntoARawStream() async throws {
+        try await withServer(service) { address, _ in
+            let connection = try await VarlinkConnection.connect(to: address)
+            let client = TestAPI.Client(transport: connection)
+            let payload = Array("raw\0bytes".utf8) + Array(repeating: 0xAB, count: 100_000)
+            let echoed = try await client.upgrade(TestAPI.Methods.Echo.self, .init(greeting: "hello")) { reply, raw in
+                #expect(reply.greeting == "hello")
+                try await raw.write(payload)
+                await raw.finish()
+                var received: [UInt8] = []
+                for try await chunk in raw.inbound { received += chunk }
+                return received
+            }
+            #expect(echoed == payload)
+        }
+    }
+
+    @Test func aRefusedUpgradeThrowsAndTheConnectionStaysUsable() async throws {
+        try await withServer(service) { address, _ in
+            let connection = try await VarlinkConnection.connect(to: address)
+            let client = TestAPI.Client(transport: connection)
+            await #expect(throws: TestAPI.Failed(reason: "refused")) {
+                try await client.upgrade(TestAPI.Methods.Fail.self, .init(reason: "refused")) { _, _ in }
+            }
+            #expect(try await client.ping(ping: "after").pong == "after")
+            await connection.close()
+        }
+    }
+
     @Test func typedErrorsAndServiceErrors() async throws {
         try await withServer(service) { address, _ in
             let connection = try await VarlinkConnection.connect(to: address)

@@ -258,6 +258,45 @@ struct ServerConformanceTests {
         }
     }
 
+    // MARK: upgrade (cases 33-35)
+
+    @Test func bytesAfterTheUpgradeCallGoToTheUpgradedProtocol() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            // The call, and raw bytes (NULs included) in the same write: none of them may
+            // be parsed as varlink or dropped.
+            let raw: [UInt8] = Array("not varlink\0{\"method\":\"x\"}".utf8) + [0, 0xFF, 1, 2]
+            client.send(Array(#"{"method":"org.podlink.test.Echo","parameters":{"greeting":"hi"},"upgrade":true}"#.utf8) + [0] + raw)
+            #expect(try await client.receiveReply() == ["parameters": ["greeting": "hi"]])
+            client.send(Array("and more".utf8))
+            client.shutdownWrite()
+            #expect(await client.receiveUntilClosed() == raw + Array("and more".utf8))
+        }
+    }
+
+    @Test func aRefusedUpgradeLeavesTheConnectionVarlink() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Fail","parameters":{"reason":"no"},"upgrade":true}"#)
+            #expect(try await client.receiveReply() == ["error": "org.podlink.test.Failed", "parameters": ["reason": "no"]])
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"still varlink"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "still varlink"]])
+        }
+    }
+
+    @Test func upgradeOnAMethodWithoutItAndAMethodThatNeedsIt() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            // A method that does not upgrade answers normally; the connection stays varlink.
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"a"},"upgrade":true}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "a"]])
+            client.call(#"{"method":"org.podlink.test.Echo","parameters":{"greeting":"b"}}"#)
+            #expect(try await client.receiveReply() == ["error": "org.varlink.service.ExpectedUpgrade", "parameters": [:]])
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"c"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "c"]])
+        }
+    }
+
     // MARK: Transport
 
     @Test func aStaleSocketFileIsReplaced() async throws {

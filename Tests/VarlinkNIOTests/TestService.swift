@@ -48,6 +48,17 @@ struct TestService: OrgPodlinkTest.ServiceProtocol {
         throw TestAPI.Failed(reason: parameters.reason)
     }
 
+    func echo(_ parameters: TestAPI.Methods.Echo.Parameters, call: VarlinkCall<TestAPI.Methods.Echo.Reply>)
+        async throws -> TestAPI.Methods.Echo.Reply
+    {
+        let reply = TestAPI.Methods.Echo.Reply(greeting: parameters.greeting)
+        try await call.upgrade(confirming: reply) { raw in
+            for try await chunk in raw.inbound { try await raw.write(chunk) }
+            await raw.finish()
+        }
+        return reply
+    }
+
     func stats(_ parameters: TestAPI.Methods.Stats.Parameters, call: VarlinkCall<TestAPI.Methods.Stats.Reply>)
         async throws -> TestAPI.Methods.Stats.Reply
     {

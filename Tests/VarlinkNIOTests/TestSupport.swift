@@ -121,6 +121,29 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// Every byte until the server closes the connection (or the receive timeout), for
+    /// an upgraded connection, which is no longer NUL-framed.
+    func receiveUntilClosed() async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            Thread {
+                var received = self.buffer
+                self.buffer = []
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = chunk.withUnsafeMutableBytes { recv(self.descriptor, $0.baseAddress, $0.count, 0) }
+                    if count <= 0 { break }
+                    received += chunk[..<count]
+                }
+                continuation.resume(returning: received)
+            }.start()
+        }
+    }
+
+    /// Shuts down the sending side: the server reads end-of-file.
+    func shutdownWrite() {
+        shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// The next message, parsed.
     func receiveReply(sourceLocation: SourceLocation = #_sourceLocation) async throws -> JSONValue {
         let received = await receive()

@@ -30,7 +30,7 @@ public struct VarlinkIncomingCall: @unchecked Sendable {
     /// The interface part of `method`.
     public var interface: Substring { method[..<dotIndex] }
     /// The member part of `method`.
-    public var member: Substring { method[method.index(after: dotIndex)...] }
+    public var member: Substring { method[method.utf8.index(after: dotIndex)...] }
 
     private let dotIndex: String.Index
     // Keeps the parameters' storage alive; `parameters` points into it.
@@ -81,7 +81,9 @@ public struct VarlinkIncomingCall: @unchecked Sendable {
         guard flags.rawValue.nonzeroBitCount <= 1 else {
             throw VarlinkProtocolError("the call sets more than one of oneway, more and upgrade")
         }
-        guard let dot = method.lastIndex(of: "."), dot != method.startIndex, method.index(after: dot) != method.endIndex
+        // On the UTF-8 view: a byte search, not a walk over grapheme clusters.
+        guard let dot = method.utf8.lastIndex(of: UInt8(ascii: ".")), dot != method.startIndex,
+            method.utf8.index(after: dot) != method.endIndex
         else {
             throw VarlinkProtocolError("method \"\(method)\" is not of the form interface.Method")
         }

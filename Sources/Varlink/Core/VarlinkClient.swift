@@ -8,6 +8,32 @@ public protocol VarlinkClientTransport: Sendable {
     /// Sends one call with `more` and yields every reply up to and including the last.
     /// An error reply is yielded like any other; the stream then ends.
     func stream(method: String, parameters: some VarlinkEncodable) -> AsyncThrowingStream<VarlinkReply, any Error>
+
+    /// Sends one call with `upgrade`. An error reply is returned as is and the
+    /// connection stays varlink; a successful reply turns it into a raw byte stream,
+    /// which `body` gets with the reply. The connection closes when `body` returns.
+    func upgrade<Result: Sendable>(
+        method: String,
+        parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkReply, VarlinkRawConnection) async throws -> Result
+    ) async throws -> VarlinkUpgradeOutcome<Result>
+}
+
+extension VarlinkClientTransport {
+    public func upgrade<Result: Sendable>(
+        method: String,
+        parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkReply, VarlinkRawConnection) async throws -> Result
+    ) async throws -> VarlinkUpgradeOutcome<Result> {
+        throw VarlinkUpgradeUnsupported(transport: "\(Self.self)")
+    }
+}
+
+/// How an upgrade call ended at the transport: refused with an error reply (the
+/// connection is still varlink), or upgraded and handled by the caller's body.
+public enum VarlinkUpgradeOutcome<Result: Sendable>: Sendable {
+    case refused(VarlinkReply)
+    case upgraded(Result)
 }
 
 /// An interface as generated code describes it, for clients: its name, its text, and
@@ -51,6 +77,24 @@ public struct VarlinkClient: Sendable {
     /// Sends `method` as a oneway call: no reply, and no way to learn of a failure.
     public func oneway<M: VarlinkInterfaceMethod>(_ method: M.Type, _ parameters: M.Parameters) async throws {
         _ = try await transport.call(method: M.qualifiedName, parameters: parameters, flags: .oneway)
+    }
+
+    /// Calls `method` with `upgrade`. On success `body` gets the confirming reply and the
+    /// raw connection, and its result is returned; the connection is closed afterwards,
+    /// so a transport used for an upgrade is used for nothing else. An error reply is
+    /// thrown like any other, and the connection stays usable.
+    public func upgrade<M: VarlinkInterfaceMethod, Result: Sendable>(
+        _ method: M.Type,
+        _ parameters: M.Parameters,
+        _ body: @Sendable (M.Reply, VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        let outcome = try await transport.upgrade(method: M.qualifiedName, parameters: parameters) { reply, raw in
+            try await body(try Self.decode(reply, as: M.self), raw)
+        }
+        switch outcome {
+        case .upgraded(let result): return result
+        case .refused(let reply): throw Self.error(from: reply, interface: M.Interface.self)
+        }
     }
 
     static func decode<M: VarlinkInterfaceMethod>(_ reply: VarlinkReply, as method: M.Type) throws -> M.Reply {

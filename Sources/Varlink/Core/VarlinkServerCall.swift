@@ -5,6 +5,22 @@ public protocol VarlinkReplySink: Sendable {
     func send(_ parameters: some VarlinkEncodable, continues: Bool) async throws
     /// Sends an error reply, which ends the call.
     func sendError(name: String, parameters: some VarlinkEncodable) async throws
+    /// Sends the reply that confirms an upgrade, turns the connection into a raw byte
+    /// stream and runs `body` with it; the connection closes when `body` returns.
+    /// Transports that cannot do this keep the default, which throws.
+    func upgrade<Result: Sendable>(
+        confirming parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result
+}
+
+extension VarlinkReplySink {
+    public func upgrade<Result: Sendable>(
+        confirming parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        throw VarlinkUpgradeUnsupported(transport: "\(Self.self)")
+    }
 }
 
 /// A method that an interface declares: its wire name and typed input and output.
@@ -43,6 +59,23 @@ public struct VarlinkCall<Reply: VarlinkEncodable>: Sendable {
     public func sendContinues(_ reply: Reply) async throws {
         guard wantsMore else { throw VarlinkError.expectedMore }
         try await sink.send(reply, continues: true)
+    }
+
+    /// Fails the call with `ExpectedUpgrade` unless the client asked for an upgrade: the
+    /// first line of a method that only makes sense on an upgraded connection.
+    public func requireUpgrade() throws(VarlinkError) {
+        guard wantsUpgrade else { throw VarlinkError.expectedUpgrade }
+    }
+
+    /// Confirms the upgrade with `reply`, then runs `body` on the raw connection. The
+    /// bytes the client sent after its call are the first `body` reads. Whatever the
+    /// method returns afterwards is not sent: the connection is no longer varlink.
+    public func upgrade<Result: Sendable>(
+        confirming reply: Reply,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        try requireUpgrade()
+        return try await sink.upgrade(confirming: reply, body)
     }
 }
 

@@ -12589,7 +12589,8 @@ extension IoPodman.ServiceProtocol {
 
 extension IoPodman {
     /// Calls `io.podman` over any varlink transport: one method per varlink method,
-    /// plus `stream` for `more` calls and `oneway` for calls that want no reply.
+    /// plus `stream` for `more` calls, `oneway` for calls that want no reply and `upgrade`
+    /// for calls that turn the connection into a raw byte stream.
     public struct Client: Swift.Sendable {
         public let varlink: Varlink.VarlinkClient
 
@@ -13580,6 +13581,12 @@ extension IoPodman {
         /// Sends `method` as a oneway call: the service sends nothing back, not even an error.
         public func oneway<M: Varlink.VarlinkInterfaceMethod>(_ method: M.Type, _ parameters: M.Parameters) async throws where M.Interface == IoPodman {
             try await self.varlink.oneway(method, parameters)
+        }
+
+        /// Calls `method` with `upgrade`: `body` gets the confirming reply and the raw
+        /// connection, which closes when it returns. An error reply is thrown as the typed error.
+        public func upgrade<M: Varlink.VarlinkInterfaceMethod, Result: Swift.Sendable>(_ method: M.Type, _ parameters: M.Parameters, _ body: @Sendable (M.Reply, Varlink.VarlinkRawConnection) async throws -> Result) async throws -> Result where M.Interface == IoPodman {
+            try await self.varlink.upgrade(method, parameters, body)
         }
     }
 }

@@ -1,0 +1,326 @@
+import Logging
+import NIOCore
+import Varlink
+
+/// Sent down a server connection's pipeline when the server stops: the connection
+/// closes once its current call is done, and a `more` stream (which has no end of its
+/// own) is cancelled.
+struct VarlinkServerStopping: Sendable {}
+
+/// Serves varlink on one connection, on the connection's event loop.
+///
+/// Calls are taken from the byte stream one at a time, in order: the next message is
+/// split off only when the previous call has finished, so a pipelining client gets its
+/// replies in order and an upgrade finds the bytes after its call untouched. Each call
+/// runs as a task that starts immediately on the event loop and prefers it as its
+/// executor, so a call that does not wait for anything is read, handled and answered
+/// within one read event, without a hand-off to another thread. Replies are written as
+/// they come and flushed when no further call is waiting in the buffer, which batches
+/// the replies of pipelined calls into one write.
+///
+/// All state is touched on the event loop only.
+final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Mode {
+        case varlink
+        /// Upgraded: bytes pass through to the raw connection's handlers.
+        case raw
+    }
+
+    private let service: VarlinkService
+    private let logger: Logger
+    private let executor: EventLoopExecutor
+    private var framer: NULFramer
+    private var mode = Mode.varlink
+    private var context: ChannelHandlerContext?
+
+    /// The call being handled, if any, and whether it is a stream.
+    private var current: (task: Task<Void, Never>, streaming: Bool)?
+    private var busy = false
+    /// Set while `processCalls` runs, so that a call finishing inside it does not
+    /// start a nested loop.
+    private var processing = false
+    private var unflushed = false
+    private var inputClosed = false
+    private var stopping = false
+    /// A read NIO asked for while a call was busy and enough bytes were buffered.
+    private var readHeld = false
+    private var writabilityWaiters: [EventLoopPromise<Void>] = []
+
+    /// Past this many buffered bytes, a busy connection stops reading: a client that
+    /// pipelines without end is held back by TCP, not by our memory.
+    private static let readHoldThreshold = 256 << 10
+
+    init(service: VarlinkService, maximumMessageSize: Int, logger: Logger, eventLoop: any EventLoop) {
+        self.service = service
+        self.logger = logger
+        self.executor = EventLoopExecutor(eventLoop)
+        self.framer = NULFramer(maximumMessageSize: maximumMessageSize)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch mode {
+        case .raw:
+            context.fireChannelRead(data)
+        case .varlink:
+            framer.append(unwrapInboundIn(data))
+            processCalls(context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ChannelEvent.inputClosed where mode == .varlink:
+            // The client sent its last call and shut down its sending side: answer what
+            // it sent, then close.
+            inputClosed = true
+            processCalls(context)
+        case is VarlinkServerStopping:
+            stopping = true
+            if mode == .raw { return }
+            if let current, current.streaming { current.task.cancel() }
+            processCalls(context)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeWriters() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A peer that hangs up must not leave its call running.
+        current?.task.cancel()
+        resumeWriters()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if mode == .raw {
+            context.fireErrorCaught(error)
+            return
+        }
+        logger.debug("connection ended", metadata: ["varlink.reason": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if mode == .varlink && busy && framer.bufferedBytes >= Self.readHoldThreshold {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    // MARK: Calls
+
+    /// Starts the buffered calls one after another while each finishes at once; stops
+    /// at the first that has to wait (its task resumes the loop when it ends).
+    private func processCalls(_ context: ChannelHandlerContext) {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while !busy && mode == .varlink && !stopping {
+            let message: ByteBuffer
+            do {
+                guard let next = try framer.next() else { break }
+                message = next
+            } catch {
+                return closeForProtocolError(context, error)
+            }
+            let call: VarlinkIncomingCall
+            do {
+                call = try VarlinkIncomingCall(parsing: message.readableBytesView)
+            } catch {
+                return closeForProtocolError(context, error)
+            }
+            start(call, context)
+        }
+        guard !busy, mode == .varlink else { return }
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        if inputClosed || stopping {
+            context.close(promise: nil)
+        } else if readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private func closeForProtocolError(_ context: ChannelHandlerContext, _ error: any Error) {
+        logger.debug("closing connection", metadata: ["varlink.reason": "\(error)"])
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.close(promise: nil)
+    }
+
+    private func start(_ call: VarlinkIncomingCall, _ context: ChannelHandlerContext) {
+        busy = true
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let sink = ConnectionSink(handler: handler, eventLoop: eventLoop)
+        let service = self.service
+        let task = Task.immediate(executorPreference: executor) {
+            await service.handle(call, sink: sink)
+            if eventLoop.inEventLoop {
+                handler.value.callFinished()
+            } else {
+                eventLoop.execute { handler.value.callFinished() }
+            }
+        }
+        // A call that finished inside `Task.immediate` has already cleared `busy`.
+        if busy { current = (task, call.flags.contains(.more)) }
+    }
+
+    private func callFinished() {
+        busy = false
+        current = nil
+        if let context { processCalls(context) }
+    }
+
+    // MARK: Writing (called by ConnectionSink, on the event loop)
+
+    /// Writes one reply. Returns a future that completes when the connection can take
+    /// more, or nil when it already can.
+    fileprivate func writeReply(_ message: [UInt8], flushNow: Bool) -> EventLoopFuture<Void>? {
+        guard mode == .varlink, let context, context.channel.isActive else {
+            // Gone, or upgraded: the reply has nowhere to go. A method's return value
+            // after an upgrade ends here, by design.
+            return nil
+        }
+        var buffer = context.channel.allocator.buffer(capacity: message.count)
+        buffer.writeBytes(message)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        if flushNow || !processing {
+            // Outside the synchronous loop nobody else will flush: a stream's replies,
+            // and the final reply of a call that had to wait.
+            unflushed = false
+            context.flush()
+        } else {
+            unflushed = true
+        }
+        if context.channel.isWritable { return nil }
+        if unflushed {
+            unflushed = false
+            context.flush()
+            // The flush may have drained the buffer (and announced it) already.
+            if context.channel.isWritable { return nil }
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        writabilityWaiters.append(promise)
+        return promise.futureResult
+    }
+
+    private func resumeWriters() {
+        let waiters = writabilityWaiters
+        writabilityWaiters.removeAll()
+        for waiter in waiters { waiter.succeed() }
+    }
+
+    /// Confirms an upgrade and turns the connection into a raw byte stream: handlers
+    /// for the raw stream go in after this one, and the bytes that came after the
+    /// upgrade call are handed to them first.
+    fileprivate func upgrade(confirming message: [UInt8]) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        guard mode == .varlink, let context, context.channel.isActive else { throw VarlinkConnectionClosed() }
+        var buffer = context.channel.allocator.buffer(capacity: message.count)
+        buffer.writeBytes(message)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        unflushed = false
+        mode = .raw
+        let raw = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+            wrappingChannelSynchronously: context.channel,
+            configuration: .init(isOutboundHalfClosureEnabled: true)
+        )
+        if let remaining = framer.takeRemaining() {
+            context.fireChannelRead(wrapInboundOut(remaining))
+        }
+        if inputClosed {
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+        return raw
+    }
+}
+
+/// Writes one call's replies through the connection's handler, hopping to the event
+/// loop when the method has moved off it. NIO's writability applies back-pressure: a
+/// client that does not read makes `send` wait, which holds up its own connection and
+/// nothing else.
+private struct ConnectionSink: VarlinkReplySink {
+    let handler: NIOLoopBound<VarlinkServerConnectionHandler>
+    let eventLoop: any EventLoop
+
+    func send(_ parameters: some VarlinkEncodable, continues: Bool) async throws {
+        try await write(VarlinkReplyEncoder.message(parameters: parameters, continues: continues), flushNow: continues)
+    }
+
+    func sendError(name: String, parameters: some VarlinkEncodable) async throws {
+        try await write(VarlinkReplyEncoder.message(errorName: name, parameters: parameters), flushNow: false)
+    }
+
+    private func write(_ message: [UInt8], flushNow: Bool) async throws {
+        if eventLoop.inEventLoop {
+            if let writable = handler.value.writeReply(message, flushNow: flushNow) { try await writable.get() }
+        } else {
+            let handler = self.handler
+            try await eventLoop.flatSubmit {
+                handler.value.writeReply(message, flushNow: flushNow) ?? handler.eventLoop.makeSucceededVoidFuture()
+            }.get()
+        }
+        try Task.checkCancellation()
+    }
+
+    func upgrade<Result: Sendable>(
+        confirming parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        let message = try VarlinkReplyEncoder.message(parameters: parameters, continues: false)
+        let handler = self.handler
+        let raw = try await eventLoop.submit { try handler.value.upgrade(confirming: message) }.get()
+        return try await raw.withRawConnection(body)
+    }
+}
+
+extension NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    /// Runs `body` with this channel as a `VarlinkRawConnection`, then closes it.
+    func withRawConnection<Result: Sendable>(
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        try await executeThenClose { inbound, outbound in
+            let connection = VarlinkRawConnection(
+                inbound: VarlinkRawInbound {
+                    var iterator = inbound.makeAsyncIterator()
+                    return { try await iterator.next().map { Array($0.readableBytesView) } }
+                },
+                write: { bytes in try await outbound.write(ByteBuffer(bytes: bytes)) },
+                finish: { outbound.finish() }
+            )
+            return try await body(connection)
+        }
+    }
+}
