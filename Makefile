@@ -14,7 +14,7 @@ build: setup
 ## Serve io.podman on the default socket with the embedded SQLite state (Ctrl-C stops
 ## the daemon; containers keep running under conmon).
 run: build
-	exec .build/release/podlinkd unix:$(SOCKET)
+	exec .build/release/podlinkd "unix:$(SOCKET);mode=0660"
 
 ## Run the whole test suite (real peers, real sockets), then check the optimized build:
 ## the generated codec must agree with Foundation there too.

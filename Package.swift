@@ -101,7 +101,6 @@ let package = Package(
             name: "varlink-certification",
             dependencies: [
                 "Varlink", "VarlinkNIO", "VarlinkCertification",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

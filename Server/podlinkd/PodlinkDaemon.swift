@@ -34,8 +34,20 @@ struct PodlinkDaemon: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(
+        name: .customLong("allow-uid"),
+        help: "Serve only this user (repeatable), besides the daemon's own; others get PermissionDenied. Checked with SO_PEERCRED.")
+    var allowedUIDs: [UInt32] = []
+
+    @Option(
+        name: .customLong("allow-gid"),
+        help: "Serve only users whose primary group is this (repeatable), besides the daemon's own user.")
+    var allowedGIDs: [UInt32] = []
+
+    /// The socket is root's and its group's (mode 0660): anyone else cannot even
+    /// connect. Rootless, the directory under XDG_RUNTIME_DIR is the user's alone.
     static func defaultAddress() -> String {
-        if geteuid() == 0 { return "unix:/run/podlink/io.podman" }
+        if geteuid() == 0 { return "unix:/run/podlink/io.podman;mode=0660" }
         let environment = RuntimeConfig.processEnvironment()
         let base = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/user/\(geteuid())"
         return "unix:\(base)/podlink/io.podman"
@@ -83,6 +95,9 @@ struct PodlinkDaemon: AsyncParsableCommand {
         var configuration = VarlinkServer.Configuration()
         configuration.idleTimeout = timeout > 0 ? .milliseconds(timeout) : nil
         configuration.logger = Logger(label: "podlinkd.varlink")
+        if !allowedUIDs.isEmpty || !allowedGIDs.isEmpty {
+            configuration.allowedPeers = VarlinkPeerPolicy(uids: Set(allowedUIDs), gids: Set(allowedGIDs))
+        }
         let service = VarlinkService(
             info: VarlinkServiceInfo(
                 vendor: "Podlink", product: "podlinkd", version: PodmanService.version, url: "https://github.com/podlink/podlink"),

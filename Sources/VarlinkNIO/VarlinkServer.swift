@@ -24,6 +24,11 @@ public final class VarlinkServer: Sendable {
         /// How long `shutdown()` lets open calls finish before closing their connections.
         public var shutdownGracePeriod: Duration = .seconds(10)
         public var logger = Logger(label: "varlink.server")
+        /// Who may call, by the credentials the kernel reports for a unix socket's peer
+        /// (SO_PEERCRED); nil lets anyone who can open the socket call. A refused peer's
+        /// calls are answered with `org.varlink.service.PermissionDenied`, then the
+        /// connection closes. A TCP peer has no credentials and is refused.
+        public var allowedPeers: VarlinkPeerPolicy?
 
         public init() {}
     }
@@ -158,13 +163,26 @@ public final class VarlinkServer: Sendable {
     }
 
     private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<any Channel> {
-        channel.eventLoop.makeCompletedFuture {
+        let permitted: EventLoopFuture<Bool>
+        if let policy = configuration.allowedPeers {
+            permitted = VarlinkPeerCredentials.of(channel).map { credentials in
+                guard let credentials else { return false }
+                return policy.allows(credentials)
+            }
+        } else {
+            permitted = channel.eventLoop.makeSucceededFuture(true)
+        }
+        return permitted.flatMapThrowing { permitted in
+            if !permitted {
+                self.configuration.logger.notice("refusing a peer", metadata: ["varlink.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unix")"])
+            }
             try channel.pipeline.syncOperations.addHandler(
                 VarlinkServerConnectionHandler(
-                    service: service,
-                    maximumMessageSize: configuration.maximumMessageSize,
-                    logger: configuration.logger,
-                    eventLoop: channel.eventLoop
+                    service: self.service,
+                    maximumMessageSize: self.configuration.maximumMessageSize,
+                    logger: self.configuration.logger,
+                    eventLoop: channel.eventLoop,
+                    permitted: permitted
                 )
             )
             return channel

@@ -55,8 +55,13 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     /// pipelines without end is held back by TCP, not by our memory.
     private static let readHoldThreshold = 256 << 10
 
-    init(service: VarlinkService, maximumMessageSize: Int, logger: Logger, eventLoop: any EventLoop) {
+    /// False for a peer the server's `allowedPeers` refuses: its calls are answered with
+    /// PermissionDenied and the connection closes.
+    private let permitted: Bool
+
+    init(service: VarlinkService, maximumMessageSize: Int, logger: Logger, eventLoop: any EventLoop, permitted: Bool) {
         self.service = service
+        self.permitted = permitted
         self.logger = logger
         self.executor = EventLoopExecutor(eventLoop)
         self.framer = NULFramer(maximumMessageSize: maximumMessageSize)
@@ -152,6 +157,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
             } catch {
                 return closeForProtocolError(context, error)
             }
+            guard permitted else { return refuse(call, context) }
             start(call, context)
         }
         guard !busy, mode == .varlink else { return }
@@ -174,6 +180,22 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
             context.flush()
         }
         context.close(promise: nil)
+    }
+
+    private func refuse(_ call: VarlinkIncomingCall, _ context: ChannelHandlerContext) {
+        stopping = true
+        guard !call.flags.contains(.oneway),
+            let message = try? VarlinkReplyEncoder.message(
+                errorName: VarlinkError.permissionDenied.name, parameters: VarlinkError.permissionDenied)
+        else {
+            context.close(promise: nil)
+            return
+        }
+        unflushed = false
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: message))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
     }
 
     private func start(_ call: VarlinkIncomingCall, _ context: ChannelHandlerContext) {

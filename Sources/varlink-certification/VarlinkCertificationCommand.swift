@@ -1,4 +1,3 @@
-import ArgumentParser
 import Logging
 import Varlink
 import VarlinkCertification
@@ -9,37 +8,94 @@ import Glibc
 #endif
 
 /// Serves or runs varlink certification, like the python and Go programs of the same name.
+///
+/// Its three options are parsed by hand: swift-argument-parser would link Foundation
+/// into a program whose idle footprint is one of the things it is measured by.
 @main
-struct VarlinkCertificationCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "varlink-certification",
-        abstract: "Serve org.varlink.certification, or run its client sequence against a server.",
-        discussion: """
-            Server: varlink-certification --varlink=unix:/tmp/cert.sock (or socket-activated, with \
-            no --varlink). Client: varlink-certification --client --varlink=ADDRESS prints each step and \
-            'Certification passed' (exit 0), or the step that failed (exit 1).
-            """
-    )
+struct VarlinkCertificationCommand {
+    static let usage = """
+        usage: varlink-certification [--client] [--varlink=ADDRESS] [--timeout=MS]
 
-    @Option(name: .customLong("varlink"), help: "The address to serve on, or (with --client) to connect to.")
+        Serve org.varlink.certification, or run its client sequence against a server.
+
+        Server: varlink-certification --varlink=unix:/tmp/cert.sock (or socket-activated, with
+        no --varlink). Client: varlink-certification --client --varlink=ADDRESS prints each step and
+        'Certification passed' (exit 0), or the step that failed (exit 1).
+
+          --varlink=ADDRESS  the address to serve on, or (with --client) to connect to
+          --client           run the client sequence against --varlink instead of serving
+          --timeout=MS       serving: exit after this many milliseconds without a connection (0 = never)
+          -h, --help         show this text
+
+        """
+
     var address: String?
-
-    @Flag(help: "Run the client sequence against --varlink instead of serving.")
     var client = false
+    var timeout = 0
 
-    @Option(help: "Serving: exit after this many milliseconds without a connection (0 = never).")
-    var timeout: Int = 0
-
-    func run() async throws {
-        if client {
-            try await runClient()
-        } else {
-            try await serve()
+    static func main() async {
+        var command = VarlinkCertificationCommand()
+        do {
+            try command.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            if error.message.isEmpty {
+                print(usage, terminator: "")
+                exit(0)
+            }
+            writeStandardError("varlink-certification: \(error.message)\n\(usage)")
+            exit(64)  // EX_USAGE
+        }
+        do {
+            if command.client {
+                exit(try await command.runClient() ? 0 : 1)
+            }
+            try await command.serve()
+        } catch {
+            writeStandardError("varlink-certification: \(error)\n")
+            exit(1)
         }
     }
 
-    private func runClient() async throws {
-        guard let address else { throw ValidationError("--client needs --varlink=ADDRESS") }
+    struct UsageError: Error, CustomStringConvertible {
+        /// Empty for --help.
+        var message: String
+        var description: String { message }
+    }
+
+    /// Accepts `--name=value`, `--name value` and Go's single-dash spellings, as the
+    /// python and Go programs do.
+    mutating func parse(_ arguments: [String]) throws(UsageError) {
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            var name = argument
+            if name.hasPrefix("--") { name.removeFirst(2) } else if name.hasPrefix("-") { name.removeFirst() }
+            var value: String?
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            func requireValue() throws(UsageError) -> String {
+                if let value { return value }
+                guard let next = remaining.popFirst() else { throw UsageError(message: "--\(name) needs a value") }
+                return next
+            }
+            switch name {
+            case "varlink": address = try requireValue()
+            case "client": client = true
+            case "timeout":
+                let text = try requireValue()
+                guard let milliseconds = Int(text), milliseconds >= 0 else {
+                    throw UsageError(message: "--timeout takes milliseconds, not \"\(text)\"")
+                }
+                timeout = milliseconds
+            case "h", "help": throw UsageError(message: "")
+            default: throw UsageError(message: "unknown argument \"\(argument)\"")
+            }
+        }
+    }
+
+    private func runClient() async throws -> Bool {
+        guard let address else { throw UsageError(message: "--client needs --varlink=ADDRESS") }
         print("Connecting to \(address)")
         let connection = try await VarlinkConnection.connect(to: try VarlinkAddress(address))
         defer { Task { await connection.close() } }
@@ -47,9 +103,10 @@ struct VarlinkCertificationCommand: AsyncParsableCommand {
             try await CertificationClient(transport: connection).run { print($0) }
         } catch {
             print("Certification failed: \(error)")
-            throw ExitCode.failure
+            return false
         }
         print("Certification passed")
+        return true
     }
 
     private func serve() async throws {
@@ -59,7 +116,7 @@ struct VarlinkCertificationCommand: AsyncParsableCommand {
         } else if let address {
             listener = .address(try VarlinkAddress(address))
         } else {
-            throw ValidationError("pass --varlink=ADDRESS, or start the program through socket activation")
+            throw UsageError(message: "pass --varlink=ADDRESS, or start the program through socket activation")
         }
         var configuration = VarlinkServer.Configuration()
         configuration.idleTimeout = timeout > 0 ? .milliseconds(timeout) : nil
@@ -82,4 +139,9 @@ struct VarlinkCertificationCommand: AsyncParsableCommand {
         }
         SocketActivation.notify("STOPPING=1")
     }
+}
+
+private func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
