@@ -23,6 +23,9 @@ final class Daemon: @unchecked Sendable {
             && Environment.require(FileManager.default.fileExists(atPath: "/bin/busybox"), "busybox-static")
     }
 
+    /// Extra podlinkd arguments (before the address).
+    var arguments: [String] = []
+
     init() throws {
         mkdir("/tmp/podlink-tests", 0o755)
         var template = Array("/tmp/podlink-tests/e2e-XXXXXX".utf8CString)
@@ -33,9 +36,79 @@ final class Daemon: @unchecked Sendable {
     }
 
     func start() async throws {
-        let process = try ChildProcess.start([Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning", address])
+        let process = try ChildProcess.start(
+            [Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning"] + arguments + [address])
         self.process = process
-        try await waitForSocket(socket)
+        // Connectable, not merely present: a socket file left by a crash is there already.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !Self.accepts(socket) {
+            guard ContinuousClock.now < deadline, process.process.isRunning else {
+                throw TestFailure("podlinkd did not come up on \(socket)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private static func accepts(_ path: String) -> Bool {
+        let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+    }
+
+    /// The daemon's process ID, while it runs.
+    var pid: Int32? { process.map { $0.process.processIdentifier } }
+
+    /// SIGKILL, as a crash or the OOM killer would: no cleanup of any kind.
+    func crash() async {
+        guard let process else { return }
+        kill(process.process.processIdentifier, SIGKILL)
+        _ = await process.waitForExit(timeout: .seconds(10))
+        self.process = nil
+    }
+
+    /// Open file descriptors of the daemon.
+    var openDescriptors: Int {
+        guard let pid else { return 0 }
+        return (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+    }
+
+    /// What is left of containers after they are gone: mounts under the daemon's
+    /// directories, processes whose command line names one of `ids` or the daemon's
+    /// directories (conmon, the runtime, the container), and their cgroups.
+    func leftovers(of ids: [String]) -> [String] {
+        var found: [String] = []
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") where line.contains(root) { found.append("mount: \(line)") }
+        let daemonPID = pid
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let processID = Int32(entry), processID != daemonPID, processID != getpid() else { continue }
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !raw.isEmpty else { continue }
+            let commandLine = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            if commandLine.contains(root) || ids.contains(where: { commandLine.contains($0) }) {
+                found.append("process \(entry): \(commandLine)")
+            }
+        }
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            for id in ids where FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/podlink/podlink-\(id)") {
+                found.append("cgroup: /sys/fs/cgroup/\(controller)/podlink/podlink-\(id)")
+            }
+            if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/podlink") {
+                for id in ids where FileManager.default.fileExists(atPath: "/sys/fs/cgroup/podlink/podlink-\(id)") {
+                    found.append("cgroup: /sys/fs/cgroup/podlink/podlink-\(id)")
+                }
+                break
+            }
+        }
+        return found
     }
 
     func stop() async {

@@ -43,4 +43,32 @@ public enum TestImages {
         try? FileManager.default.removeItem(atPath: root)
         return tarball
     }
+
+    /// A few-hundred-byte image: /etc/passwd, /etc/group and a script, for tests that need
+    /// an image but never run it (or have no room for busybox); `padding` adds a file of
+    /// that many random bytes.
+    public static func tinyRootfsTarball(in dir: String, name: String = "tiny", padding: Int = 0) throws -> String {
+        let root = dir + "/\(name)-rootfs"
+        let files = FileManager.default
+        try? files.removeItem(atPath: root)
+        try files.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        try "root:x:0:0:root:/root:/true\n".write(toFile: root + "/etc/passwd", atomically: false, encoding: .utf8)
+        try "root:x:0:\n".write(toFile: root + "/etc/group", atomically: false, encoding: .utf8)
+        try "#!/true\n".write(toFile: root + "/true", atomically: false, encoding: .utf8)
+        chmod(root + "/true", 0o755)
+        if padding > 0 {
+            var generator = SystemRandomNumberGenerator()
+            let bytes = (0..<padding / 8).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }
+            try Data(bytes).write(to: URL(fileURLWithPath: root + "/padding"))
+        }
+        let tarball = dir + "/\(name)-rootfs.tar"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/tar")
+        process.arguments = ["-cf", tarball, "--numeric-owner", "-C", root, "."]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("packing the tiny root filesystem failed") }
+        try? files.removeItem(atPath: root)
+        return tarball
+    }
 }

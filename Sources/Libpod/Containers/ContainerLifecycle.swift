@@ -228,16 +228,32 @@ extension Runtime {
         try? events.append(Event(type: .container, status: "stop", id: id, name: container.name))
     }
 
-    /// Sends the stop signal, waits, then SIGKILL; returns once the exit file is written.
+    /// Sends the stop signal, waits, then SIGKILL; returns once the container has exited.
     private func stopProcess(_ container: Container, timeout: UInt32) async throws(LibpodError) {
         let runtime = ociCommand(for: container)
         if timeout > 0 && container.state.status != .created {
             try? await runtime.kill(container.id, signal: container.config.stopSignal)
-            if await exitWatcher.waitForExitFile(container.id, timeout: .seconds(Int(timeout))) { return }
+            if await waitForExit(container, timeout: .seconds(Int(timeout))) { return }
         }
         try? await runtime.kill(container.id, signal: SIGKILL)
-        if await exitWatcher.waitForExitFile(container.id, timeout: .seconds(30)) { return }
+        if await waitForExit(container, timeout: .seconds(30)) { return }
         throw .system("container \(container.id.prefix(12)) did not exit 30 s after SIGKILL; is conmon (pid \(container.state.conmonPID)) alive?")
+    }
+
+    /// Waits for conmon's exit file. A conmon that was killed writes none, so while
+    /// waiting its liveness is checked too: once it is gone, the OCI runtime's word on
+    /// the container is what counts.
+    private func waitForExit(_ container: Container, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let slice = min(.milliseconds(250), deadline - ContinuousClock.now)
+            if await exitWatcher.waitForExitFile(container.id, timeout: slice) { return true }
+            if container.state.conmonPID > 0, kill(container.state.conmonPID, 0) != 0, errno == ESRCH {
+                let status = try? await ociCommand(for: container).status(container.id)
+                if status == nil || status == "stopped" { return true }
+            }
+        }
+        return FileSystem.exists(exitWatcher.exitFile(container.id))
     }
 
     /// podman kill: any signal to a running (or paused, or stopping) container.
@@ -353,11 +369,15 @@ extension Runtime {
                 try await sync(&container)
             }
             // Anything but an exited or configured container may still be known to the
-            // runtime (cleanup already deleted the others).
+            // runtime (cleanup already deleted the others); so may one whose record a
+            // crash cut short between `crun create` and saving the state, whose init
+            // process would otherwise wait on its exec fifo forever.
+            let runtime = ociCommand(for: container)
             let needsDelete = ![.exited, .configured].contains(container.state.status)
+                || FileSystem.exists("\(runtime.stateRoot)/\(id)")
             container.state.status = .removing
             try await state.save(container.state, id: id)
-            if needsDelete { try await ociCommand(for: container).delete(id, force: true) }
+            if needsDelete { try await runtime.delete(id, force: true) }
             try storage.remove(id)
             try FileSystem.removeTree("\(paths.containersDir)/\(id)")
             try FileSystem.removeTree(runDirectory(id))

@@ -453,42 +453,54 @@ public final class ImageStore: Sendable {
     /// Moves staged layers and configs to their final names and records the images, under
     /// the lock. A layer or image already present is kept (same digest, same content).
     private func commit(_ staged: [StagedImage]) async throws(LibpodError) -> [Image] {
-        let ids = try await mutate { index, _ throws(LibpodError) -> [String] in
-            var ids: [String] = []
-            for image in staged {
-                for layer in image.layers {
-                    let final = layerDirectory(layer.diffID)
-                    if !FileSystem.isDirectory(final) {
-                        guard rename(layer.directory, final) == 0 else {
-                            throw .system(FileSystem.errorText("moving the layer \(layer.directory) to", final))
+        // What this commit put in the store's directories: taken back out if it fails (a
+        // full disk, say), since the index that would name them is not written then.
+        var placed: [String] = []
+        let ids: [String]
+        do throws(LibpodError) {
+            ids = try await mutate { index, _ throws(LibpodError) -> [String] in
+                var ids: [String] = []
+                for image in staged {
+                    for layer in image.layers {
+                        let final = layerDirectory(layer.diffID)
+                        if !FileSystem.isDirectory(final) {
+                            guard rename(layer.directory, final) == 0 else {
+                                throw .system(FileSystem.errorText("moving the layer \(layer.directory) to", final))
+                            }
+                            placed.append(final)
                         }
+                        if index.layers[layer.diffID] == nil { index.layers[layer.diffID] = LayerRecord(size: layer.size) }
                     }
-                    if index.layers[layer.diffID] == nil { index.layers[layer.diffID] = LayerRecord(size: layer.size) }
-                }
-                let id = Digest.hexPart(Digest.sha256(image.configBytes))
-                let directory = imagesDirectory + "/" + id
-                if !FileSystem.isDirectory(directory) {
-                    // Written beside, then renamed: a config is never seen half written.
-                    let temporary = "\(imagesDirectory)/.\(id)-\(getpid())"
-                    try FileSystem.removeTree(temporary)
-                    try FileSystem.ensureDirectory(temporary, mode: 0o700)
-                    try FileSystem.writeAtomically(temporary + "/config.json", image.configBytes, durable: true)
-                    try FileSystem.writeAtomically(temporary + "/manifest.json", image.manifestBytes, durable: true)
-                    guard rename(temporary, directory) == 0 else {
-                        throw .system(FileSystem.errorText("moving the image config to", directory))
+                    let id = Digest.hexPart(Digest.sha256(image.configBytes))
+                    let directory = imagesDirectory + "/" + id
+                    if !FileSystem.isDirectory(directory) {
+                        // Written beside, then renamed: a config is never seen half written.
+                        let temporary = "\(imagesDirectory)/.\(id)-\(getpid())"
+                        try FileSystem.removeTree(temporary)
+                        placed.append(temporary)
+                        try FileSystem.ensureDirectory(temporary, mode: 0o700)
+                        try FileSystem.writeAtomically(temporary + "/config.json", image.configBytes, durable: true)
+                        try FileSystem.writeAtomically(temporary + "/manifest.json", image.manifestBytes, durable: true)
+                        guard rename(temporary, directory) == 0 else {
+                            throw .system(FileSystem.errorText("moving the image config to", directory))
+                        }
+                        placed[placed.count - 1] = directory
                     }
+                    if !index.images.contains(where: { $0.id == id }) {
+                        let size = image.layers.reduce(Int64(0)) { $0 + (index.layers[$1.diffID]?.size ?? $1.size) }
+                        index.images.append(
+                            ImageRecord(
+                                id: id, names: [], layers: image.layers.map(\.diffID), created: image.created, size: size,
+                                digest: Digest.sha256(image.manifestBytes)))
+                    }
+                    Self.claim(image.names, for: id, in: &index)
+                    ids.append(id)
                 }
-                if !index.images.contains(where: { $0.id == id }) {
-                    let size = image.layers.reduce(Int64(0)) { $0 + (index.layers[$1.diffID]?.size ?? $1.size) }
-                    index.images.append(
-                        ImageRecord(
-                            id: id, names: [], layers: image.layers.map(\.diffID), created: image.created, size: size,
-                            digest: Digest.sha256(image.manifestBytes)))
-                }
-                Self.claim(image.names, for: id, in: &index)
-                ids.append(id)
+                return ids
             }
-            return ids
+        } catch {
+            for path in placed.reversed() { try? FileSystem.removeTree(path) }
+            throw error
         }
         return try ids.map { id throws(LibpodError) in try image(id) }
     }
