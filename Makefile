@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SOCKET ?= /run/podlink/io.podman
 
-.PHONY: setup build test bench run completions
+.PHONY: setup build test bench run completions soak fuzz
 
 ## Install what the build and the tests need (Debian packages, python varlink, the cgroup mount crun needs).
 setup:
@@ -16,13 +16,29 @@ build: setup
 run: build
 	exec .build/release/podlinkd "unix:$(SOCKET);mode=0660"
 
-## Run the whole test suite (real peers, real sockets), then check the optimized build:
-## the generated codec must agree with Foundation there too.
+## Run the whole test suite (real peers, real sockets), then check the optimized build
+## (the generated codec must agree with Foundation there too), then fuzz each decoder
+## for FUZZ_SECONDS.
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build -c release --product podlink-bench
 	.build/release/podlink-bench check
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz
+
+## The libFuzzer targets (message decoder, JSON codec, IDL parser), FUZZ_SECONDS each,
+## seeded from Tests/Corpus: make fuzz FUZZ_SECONDS=3600
+FUZZ_SECONDS ?= 30
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz
+
+## The load suite for as long as asked, at full size (64 clients x 10,000 calls, 200
+## containers): make soak SOAK_SECONDS=3600
+SOAK_SECONDS ?= 600
+soak: setup
+	$(SWIFT) build --build-tests
+	PODLINK_SOAK_SECONDS=$(SOAK_SECONDS) PODLINK_LOAD_CALLS=10000 PODLINK_LOAD_CLIENTS=64 PODLINK_LOAD_CONTAINERS=200 \
+		$(SWIFT) test --skip-build --filter LoadTests
 
 ## Benchmarks against the peers, side by side in one run (figures in docs/BENCHMARKS.md).
 bench:

@@ -25,6 +25,8 @@ final class Daemon: @unchecked Sendable {
 
     /// Extra podlinkd arguments (before the address).
     var arguments: [String] = []
+    /// Extra environment variables of the daemon, as NAME=value.
+    var environment: [String] = []
 
     init() throws {
         mkdir("/tmp/podlink-tests", 0o755)
@@ -37,7 +39,8 @@ final class Daemon: @unchecked Sendable {
 
     func start() async throws {
         let process = try ChildProcess.start(
-            [Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning"] + arguments + [address])
+            environment + [Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning"] + arguments
+                + [address])
         self.process = process
         // Connectable, not merely present: a socket file left by a crash is there already.
         let deadline = ContinuousClock.now + .seconds(20)
@@ -73,6 +76,22 @@ final class Daemon: @unchecked Sendable {
         kill(process.process.processIdentifier, SIGKILL)
         _ = await process.waitForExit(timeout: .seconds(10))
         self.process = nil
+    }
+
+    /// The daemon's resident memory in kB (VmRSS).
+    var residentKilobytes: Int {
+        guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// What the daemon's descriptors point at, for a failure message.
+    var descriptorTargets: [String] {
+        guard let pid else { return [] }
+        let directory = "/proc/\(pid)/fd"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted().map {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)")) ?? "?"
+        }
     }
 
     /// Open file descriptors of the daemon.
@@ -137,9 +156,10 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Runs `body` with a started daemon and a client, tearing everything down after.
-    static func with(_ body: (Daemon, PodmanClient) async throws -> Void) async throws {
+    static func with(environment: [String] = [], _ body: (Daemon, PodmanClient) async throws -> Void) async throws {
         guard available else { return }
         let daemon = try Daemon()
+        daemon.environment = environment
         do {
             try await daemon.start()
             let client = try await daemon.client()

@@ -46,6 +46,31 @@ func contractViolation(_ source: String) -> String? {
 
 @Suite("Robustness", .timeLimit(.minutes(5)))
 struct RobustnessTests {
+    static let corpus: [String] = {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Corpus/interfaces").standardized.path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted().map { "\(directory)/\($0)" }
+    }()
+
+    /// Each file of the bad-input corpus parses (and then formats idempotently) or fails
+    /// with diagnostics that name the file and a line.
+    @Test(arguments: corpus)
+    func corpusInterfacesParseOrFailWithDiagnostics(_ file: String) throws {
+        let bytes = try #require(FileManager.default.contents(atPath: file))
+        let source = String(decoding: bytes, as: UTF8.self)
+        do {
+            let interface = try InterfaceDefinition.parse(source, fileName: file)
+            let formatted = interface.canonicalDescription
+            #expect(try InterfaceDefinition.parse(formatted, fileName: file).canonicalDescription == formatted)
+        } catch {
+            #expect(!error.diagnostics.isEmpty)
+            for diagnostic in error.diagnostics {
+                #expect(diagnostic.fileName == file)
+                #expect(diagnostic.location.line >= 1)
+            }
+        }
+    }
+
     /// Fragments that stress the lexer and parser when inserted anywhere.
     static let insertions: [String] = [
         "(", ")", "?", "??", "[", "]", "[]", "[string]", "#", "# ", "\n", "\r", "\r\n", "\0", "\u{FFFD}",

@@ -258,6 +258,45 @@ struct ServerConformanceTests {
         }
     }
 
+    // MARK: Bad-input corpus
+
+    static let corpus: [String] = {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Corpus/messages").standardized.path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted().map { "\(directory)/\($0)" }
+    }()
+
+    @Test func theCorpusIsThere() {
+        #expect(Self.corpus.count >= 15)
+    }
+
+    /// Every message of the corpus ends in an error reply or a closed connection, and the
+    /// server goes on serving others.
+    @Test(arguments: corpus)
+    func corpusMessagesGetAnErrorOrAClosedConnection(_ file: String) async throws {
+        let message = try #require(FileManager.default.contents(atPath: file))
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address), receiveTimeout: 5)
+            client.send(Array(message) + [0])
+            switch await client.receive() {
+            case .closed:
+                break
+            case .message(let text):
+                let reply = try JSONValue(parsing: text)
+                guard case .object(let fields) = reply, case .string(let name)? = fields["error"] else {
+                    Issue.record("\(file): a success reply to a bad message: \(text)")
+                    return
+                }
+                #expect(name.hasPrefix("org.varlink.service."), "\(file): \(name)")
+            case .timeout:
+                Issue.record("\(file): neither a reply nor a close within 5 s")
+            }
+            let other = try RawClient(path: path(address))
+            other.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"alive"}}"#)
+            #expect(try await other.receiveReply() == ["parameters": ["pong": "alive"]])
+        }
+    }
+
     // MARK: upgrade (cases 33-35)
 
     @Test func bytesAfterTheUpgradeCallGoToTheUpgradedProtocol() async throws {

@@ -43,7 +43,13 @@ enum ImageName {
         if hasDomain(parsed.repository) {
             let domain = components.removeFirst()
             let host = domain.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            let hostValid = !host[0].isEmpty && host[0].utf8.allSatisfy { isAlphanumeric($0) || $0 == 0x2e || $0 == 0x2d }
+            // Dot-separated labels, each starting and ending with a letter or digit: a
+            // host, and never "." or "..", which would walk out of the store.
+            let hostValid = host[0].split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+                guard let first = label.utf8.first, let last = label.utf8.last else { return false }
+                return isAlphanumeric(first) && isAlphanumeric(last)
+                    && label.utf8.allSatisfy { isAlphanumeric($0) || $0 == 0x2d }
+            }
             let portValid = host.count == 1 || (!host[1].isEmpty && host[1].utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 })
             guard hostValid && portValid else { throw refuse("\"\(domain)\" is not a valid registry host[:port]") }
         }
