@@ -1,5 +1,8 @@
 # The two commands of the README (`make run`, `make test`) and the pieces they use.
 SWIFT ?= swift
+# bash with pipefail: a benchmark piped through tee must still fail the target.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 SOCKET ?= /run/podlink/io.podman
 
 .PHONY: setup build test bench run completions soak fuzz
@@ -46,8 +49,11 @@ bench:
 	$(SWIFT) build -c release --product varlink-certification
 	$(SWIFT) build -c release --product podlink-bench
 	$(SWIFT) build -c release --product varlink
-	.build/release/podlink-bench all
-	bash scripts/bench-cli
+	mkdir -p .build/bench
+	.build/release/podlink-bench all | tee .build/bench/output.txt
+	bash scripts/bench-cli | tee -a .build/bench/output.txt
+	python3 scripts/bench-chart .build/bench docs/benchmarks-latency.png
+	bash scripts/bench-report
 
 ## Regenerate contrib/completions from the programs' argument parsers.
 completions:

@@ -70,7 +70,8 @@ enum RPCBenchmarks {
             }
             usleep(300_000)
             let idle = residentKilobytes(process.processIdentifier)
-            let (rate, p50, p99) = try sequential(path: server.path, calls: 5_000)
+            let (rate, p50, p99, latencies) = try sequential(path: server.path, calls: 5_000)
+            writeSamples(latencies, server: server.name)
             let pipelined = try pipelined(path: server.path, calls: 50_000)
             let (concurrentRate, errors) = concurrent(path: server.path, connections: 64, callsEach: 1_000)
             let loaded = residentKilobytes(process.processIdentifier)
@@ -122,8 +123,18 @@ enum RPCBenchmarks {
 
     // MARK: Clients
 
-    /// One call at a time; returns calls/s and the p50/p99 latency in µs.
-    static func sequential(path: String, calls: Int) throws -> (Double, Double, Double) {
+    /// The sequential latencies of each server, one per line in µs, for
+    /// scripts/bench-chart: $PODLINK_BENCH_OUT/rpc-latency-<server>.txt (default .build/bench).
+    static func writeSamples(_ latencies: [Double], server: String) {
+        let directory = ProcessInfo.processInfo.environment["PODLINK_BENCH_OUT"] ?? ".build/bench"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let slug = server.split(separator: " ").first.map(String.init)?.lowercased() ?? "server"
+        let text = latencies.map { String(format: "%.1f", $0) }.joined(separator: "\n") + "\n"
+        try? text.write(toFile: "\(directory)/rpc-latency-\(slug).txt", atomically: true, encoding: .utf8)
+    }
+
+    /// One call at a time; returns calls/s, the p50/p99 latency in µs, and every latency.
+    static func sequential(path: String, calls: Int) throws -> (Double, Double, Double, [Double]) {
         let socket = try connect(path)
         defer { close(socket) }
         var reader = Reader(socket: socket)
@@ -145,7 +156,7 @@ enum RPCBenchmarks {
         let total = clock.now - started
         latencies.sort()
         let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
-        return (Double(calls) / seconds, latencies[calls / 2], latencies[calls * 99 / 100])
+        return (Double(calls) / seconds, latencies[calls / 2], latencies[calls * 99 / 100], latencies)
     }
 
     /// All calls written by one thread while another reads the replies.
