@@ -97,6 +97,13 @@ struct FaultTests {
         try await Daemon.with { daemon, client in
             let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "echo up; exec sleep 1000"])
             try await client.start(id)
+            // Killed only once it has said "up": the log line must exist to survive.
+            var said = false
+            for _ in 0..<250 where !said {
+                for try await line in client.logs(id) where line.msg == "up" { said = true }
+                if !said { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(said, "the container never printed its line")
             let state = try await inspectState(client, id)
             #expect(kill(Int32(state["Pid"] as? Int ?? 0), SIGKILL) == 0)
             #expect(try await client.wait(id) == 137)
