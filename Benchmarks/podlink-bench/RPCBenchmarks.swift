@@ -140,7 +140,7 @@ enum RPCBenchmarks {
         var reader = Reader(socket: socket)
         for _ in 0..<200 {  // warm-up
             write(socket, call)
-            _ = reader.next()
+            _ = reader.skip()
         }
         var latencies: [Double] = []
         latencies.reserveCapacity(calls)
@@ -149,7 +149,7 @@ enum RPCBenchmarks {
         for _ in 0..<calls {
             let elapsed = clock.measure {
                 write(socket, call)
-                _ = reader.next()
+                _ = reader.skip()
             }
             latencies.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
         }
@@ -171,7 +171,7 @@ enum RPCBenchmarks {
         }
         writer.start()
         var reader = Reader(socket: socket)
-        for _ in 0..<calls { _ = reader.next() }
+        for _ in 0..<calls { _ = reader.skip() }
         let total = clock.now - started
         let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
         return Double(calls) / seconds
@@ -217,33 +217,53 @@ enum RPCBenchmarks {
         var value: Int { lock.withLock { count } }
     }
 
+    /// Reads NUL-terminated replies. It has to outrun every server it measures, so it
+    /// keeps one receive buffer, finds NULs with memchr and makes a String only when
+    /// asked: a client that allocates per reply caps the pipelined figure itself.
     struct Reader {
         let socket: Int32
-        var buffer: [UInt8] = []
-        var start = 0
+        private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        private var start = 0
+        private var end = 0
 
         init(socket: Int32) { self.socket = socket }
 
+        /// Skips to the end of the next message; false when the connection ends.
+        mutating func skip() -> Bool {
+            nextRange() != nil
+        }
+
         /// The next NUL-terminated message, or nil when the connection ends.
         mutating func next() -> String? {
+            guard let range = nextRange() else { return nil }
+            return String(decoding: buffer[range], as: UTF8.self)
+        }
+
+        private mutating func nextRange() -> Range<Int>? {
             while true {
-                if let end = buffer[start...].firstIndex(of: 0) {
-                    let message = String(decoding: buffer[start..<end], as: UTF8.self)
-                    start = end + 1
-                    if start == buffer.count {
-                        buffer.removeAll(keepingCapacity: true)
-                        start = 0
-                    }
-                    return message
+                let (from, to) = (start, end)
+                let found: Int? = buffer.withUnsafeBytes { bytes in
+                    guard to > from, let hit = memchr(bytes.baseAddress! + from, 0, to - from) else { return nil }
+                    return UnsafeRawPointer(hit) - bytes.baseAddress!
                 }
-                var chunk = [UInt8](repeating: 0, count: 65536)
-                let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { return nil }
+                if let found {
+                    start = found + 1
+                    return from..<found
+                }
                 if start > 0 {
-                    buffer.removeFirst(start)
+                    // Move the partial message to the front.
+                    let pending = end - start
+                    buffer.withUnsafeMutableBytes { bytes in
+                        _ = memmove(bytes.baseAddress!, bytes.baseAddress! + start, pending)
+                    }
                     start = 0
+                    end = pending
                 }
-                buffer += chunk[..<count]
+                if end == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
+                let filled = end
+                let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress! + filled, $0.count - filled, 0) }
+                if count <= 0 { return nil }
+                end += count
             }
         }
     }
