@@ -94,6 +94,12 @@ final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// The daemon's descriptors that are not on the state database (whose reader pool
+    /// opens connections up to its bound and keeps them).
+    var descriptorsOutsideState: Int {
+        descriptorTargets.filter { !$0.hasPrefix(staticDir + "/state.sqlite") }.count
+    }
+
     /// Open file descriptors of the daemon.
     var openDescriptors: Int {
         guard let pid else { return 0 }
@@ -172,4 +178,10 @@ final class Daemon: @unchecked Sendable {
         }
         await daemon.tearDown()
     }
+}
+
+/// The "State" object of `podman inspect`.
+func inspectState(_ client: PodmanClient, _ id: String) async throws -> [String: Any] {
+    let inspect = try JSONSerialization.jsonObject(with: Data(try await client.inspect(id).utf8)) as? [String: Any]
+    return inspect?["State"] as? [String: Any] ?? [:]
 }

@@ -184,12 +184,11 @@ import Testing
             // A reboot: the running container's processes die and tmp_dir is emptied.
             let sleeper = try await again.create(image: "busybox", command: ["/bin/sleep", "1000"])
             try await again.start(sleeper)
-            let inspect = try JSONSerialization.jsonObject(with: Data(try await again.inspect(sleeper).utf8)) as? [String: Any]
-            let state = inspect?["State"] as? [String: Any]
+            let state = try await inspectState(again, sleeper)
             await again.close()
             await daemon.stop()
-            kill(Int32(state?["ConmonPid"] as? Int ?? 0), SIGKILL)
-            kill(Int32(state?["Pid"] as? Int ?? 0), SIGKILL)
+            kill(Int32(state["ConmonPid"] as? Int ?? 0), SIGKILL)
+            kill(Int32(state["Pid"] as? Int ?? 0), SIGKILL)
             try await Task.sleep(for: .milliseconds(200))
             let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
             for line in mounts.split(separator: "\n") where line.contains(daemon.root) {

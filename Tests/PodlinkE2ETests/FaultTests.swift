@@ -149,10 +149,10 @@ struct FaultTests {
         do {
             try await daemon.start()
             let client = try await daemon.client()
-            let small = try TestImages.tinyRootfsTarball(in: tarballs)
+            let small = try await TestImages.tinyRootfsTarball(in: tarballs)
             _ = try await client.importImage(tarball: small, reference: "localhost/tiny:latest")
             let before = try await client.images().map(\.id)
-            let big = try TestImages.tinyRootfsTarball(in: tarballs, name: "big", padding: 8 << 20)
+            let big = try await TestImages.tinyRootfsTarball(in: tarballs, name: "big", padding: 8 << 20)
             do {
                 _ = try await client.importImage(tarball: big, reference: "localhost/big:latest")
                 Issue.record("importing 8 MiB into 4 MiB must fail")
@@ -206,10 +206,4 @@ struct FaultTests {
         options.name = name
         return options
     }
-}
-
-/// The "State" object of `podman inspect`.
-func inspectState(_ client: PodmanClient, _ id: String) async throws -> [String: Any] {
-    let inspect = try JSONSerialization.jsonObject(with: Data(try await client.inspect(id).utf8)) as? [String: Any]
-    return inspect?["State"] as? [String: Any] ?? [:]
 }

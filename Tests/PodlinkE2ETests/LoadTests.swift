@@ -28,7 +28,7 @@ struct LoadTests {
             // A first, short round sizes the pools (GRDB's readers, one SQLite connection
             // and its WAL descriptors each): those are kept, not leaked.
             var created = try await runMixedLoad(daemon, clients: clients, callsEach: 20, inspecting: resident)
-            let descriptorsBefore = daemon.descriptorTargets.filter { !$0.hasPrefix(daemon.staticDir + "/state.sqlite") }.count
+            let descriptorsBefore = daemon.descriptorsOutsideState
             created += try await runMixedLoad(daemon, clients: clients, callsEach: calls, inspecting: resident)
             try await client.remove(resident, force: true)
             #expect(try await client.containers().isEmpty)
@@ -86,8 +86,7 @@ struct LoadTests {
             var created: [String] = []
             repeat {
                 created += try await runMixedLoad(daemon, clients: clients, callsEach: 40, inspecting: resident)
-                samples.append(
-                    (daemon.residentKilobytes, daemon.descriptorTargets.filter { !$0.hasPrefix(daemon.staticDir + "/state.sqlite") }.count))
+                samples.append((daemon.residentKilobytes, daemon.descriptorsOutsideState))
                 print("soak: round \(samples.count), RSS \(samples.last!.rss) kB, \(samples.last!.descriptors) descriptors")
             } while ContinuousClock.now < deadline
             try await client.remove(resident, force: true)
@@ -148,17 +147,12 @@ struct LoadTests {
     /// database's: GRDB's reader pool opens a connection (the file and its WAL) per
     /// concurrent reader, up to its bound, and keeps them; that bound is checked instead.
     private func expectDescriptorsSettle(_ daemon: Daemon, atMost limit: Int) async throws {
-        func counts() -> (other: Int, state: Int) {
-            let targets = daemon.descriptorTargets
-            let state = targets.filter { $0.hasPrefix(daemon.staticDir + "/state.sqlite") }.count
-            return (targets.count - state, state)
-        }
-        let baseline = limit
-        for _ in 0..<100 where counts().other > baseline {
+        for _ in 0..<100 where daemon.descriptorsOutsideState > limit {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let (other, state) = counts()
-        #expect(other <= baseline, "the daemon holds \(other) descriptors, \(baseline) before the load: \(daemon.descriptorTargets)")
+        let other = daemon.descriptorsOutsideState
+        let state = daemon.openDescriptors - other
+        #expect(other <= limit, "the daemon holds \(other) descriptors, \(limit) before the load: \(daemon.descriptorTargets)")
         // One writer and at most five readers (GRDB's default), two descriptors each, and
         // the shared-memory file.
         #expect(state <= 13, "\(state) descriptors on the state database: \(daemon.descriptorTargets)")

@@ -47,7 +47,7 @@ public enum TestImages {
     /// A few-hundred-byte image: /etc/passwd, /etc/group and a script, for tests that need
     /// an image but never run it (or have no room for busybox); `padding` adds a file of
     /// that many random bytes.
-    public static func tinyRootfsTarball(in dir: String, name: String = "tiny", padding: Int = 0) throws -> String {
+    public static func tinyRootfsTarball(in dir: String, name: String = "tiny", padding: Int = 0) async throws -> String {
         let root = dir + "/\(name)-rootfs"
         let files = FileManager.default
         try? files.removeItem(atPath: root)
@@ -62,12 +62,8 @@ public enum TestImages {
             try Data(bytes).write(to: URL(fileURLWithPath: root + "/padding"))
         }
         let tarball = dir + "/\(name)-rootfs.tar"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/tar")
-        process.arguments = ["-cf", tarball, "--numeric-owner", "-C", root, "."]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("packing the tiny root filesystem failed") }
+        let result = try await Tool.run(["/bin/tar", "-cf", tarball, "--numeric-owner", "-C", root, "."])
+        guard result.status == 0 else { throw TestFailure("packing the tiny root filesystem failed: \(result)") }
         try? files.removeItem(atPath: root)
         return tarball
     }
