@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "ProcessSpawn", swiftSettings: strict),
 
         // The protocol runtime: JSON codec, messages, dispatch.
-        .target(name: "Varlink", dependencies: ["CJansson"], swiftSettings: strict),
+        .target(name: "Varlink", swiftSettings: strict),
 
         // The transport: sockets (SwiftNIO), framing, server, client, activation.
         .target(
@@ -120,7 +120,10 @@ let package = Package(
         // Benchmarks against the peers: `swift run -c release podlink-bench`.
         .executableTarget(
             name: "podlink-bench",
-            dependencies: ["Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod", "ProcessSpawn", "PodmanClient"],
+            dependencies: [
+                "Varlink", "VarlinkIDL", "VarlinkCodegen", "PodmanV1Interfaces", "Libpod", "ProcessSpawn", "PodmanClient",
+                "JanssonOracle",
+            ],
             path: "Benchmarks/podlink-bench",
             swiftSettings: strict
         ),
@@ -195,7 +198,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "VarlinkTests", dependencies: ["Varlink"], swiftSettings: strict),
+        // jansson's reading of JSON: the reference the tests and the fuzzer hold Varlink's
+        // parser to, and its peer in the codec benchmark.
+        .target(name: "JanssonOracle", dependencies: ["CJansson", "Varlink"], path: "Tests/JanssonOracle", swiftSettings: strict),
+        .testTarget(name: "VarlinkTests", dependencies: ["Varlink", "JanssonOracle"], swiftSettings: strict),
         .executableTarget(name: "libpod-test-helper", dependencies: ["Libpod"], path: "Tests/LibpodTestHelper", swiftSettings: strict),
         .testTarget(
             name: "LibpodTests",

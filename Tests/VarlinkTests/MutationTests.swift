@@ -96,6 +96,13 @@ private func check(
         }
     }
 
+    // jansson, the reference: the same verdict and the same value.
+    for anyTopLevel in [false, true] {
+        if let disagreement = disagreementWithJansson(input, anyTopLevel: anyTopLevel) {
+            problems.append("the parser \(disagreement) (anyTopLevel: \(anyTopLevel))")
+        }
+    }
+
     // VarlinkIncomingCall: an accepted call has a well-formed header and object parameters.
     do {
         let call = try VarlinkIncomingCall(parsing: input)
@@ -160,7 +167,7 @@ struct MutationTests {
 
     /// 4 × 5,000 = 20,000 mutated inputs, each fed to JSONDocument, VarlinkIncomingCall
     /// and VarlinkReply. Deterministic: a failure replays with the same seed.
-    @Test("20,000 seeded mutations never crash and fail only with the documented errors", arguments: [1, 2, 3, 4] as [UInt64])
+    @Test("20,000 seeded mutations never crash, fail only with the documented errors and read as jansson reads them", arguments: [1, 2, 3, 4] as [UInt64])
     func mutations(seed: UInt64) async {
         var random = SeededGenerator(seed: seed)
         var documents = Tally()

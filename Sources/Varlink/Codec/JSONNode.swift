@@ -1,19 +1,20 @@
-import CJansson
-
 /// A read-only view of one value inside a `JSONDocument`.
 ///
-/// A node is a borrowed pointer into the document's tree: it is valid only while the
-/// document is alive (generated code reads a message inside the scope that holds it).
+/// A node is an index into the document's tape and does not keep the document alive
+/// (that would cost a reference count per field read): it is valid only while the
+/// document is, and generated code reads a message inside the scope that holds it.
 /// It also carries the decoding mode: `strict` (a server reading calls: unknown fields
 /// and unknown enum values are errors) or lenient (a client reading replies: they are
 /// ignored or kept).
 public struct JSONNode {
-    @usableFromInline let pointer: UnsafeMutablePointer<json_t>
+    @usableFromInline unowned(unsafe) let document: JSONDocument
+    @usableFromInline let index: Int
     public let strict: Bool
 
     @inlinable
-    init(pointer: UnsafeMutablePointer<json_t>, strict: Bool) {
-        self.pointer = pointer
+    init(document: JSONDocument, index: Int, strict: Bool) {
+        self.document = document
+        self.index = index
         self.strict = strict
     }
 
@@ -25,33 +26,43 @@ public struct JSONNode {
     }
 
     @inlinable
+    var entry: JSONTapeEntry { document.entries[index] }
+
+    @inlinable
     public var kind: Kind {
-        switch json_type(UInt32(cjansson_typeof(pointer))) {
-        case JSON_OBJECT: .object
-        case JSON_ARRAY: .array
-        case JSON_STRING: .string
-        case JSON_INTEGER: .int
-        case JSON_REAL: .float
-        case JSON_TRUE, JSON_FALSE: .bool
-        default: .null
+        switch entry.tag {
+        case .object: .object
+        case .array: .array
+        case .string, .escapedString: .string
+        case .int: .int
+        case .float: .float
+        case .true, .false: .bool
+        case .null: .null
         }
     }
 
     @inlinable
-    public var isNull: Bool { kind == .null }
+    public var isNull: Bool { entry.tag == .null }
 
     @inlinable
     func mismatch(_ expected: String) -> JSONDecodingError {
         JSONDecodingError(.typeMismatch(expected: expected, found: kind.name))
     }
 
+    /// The node that follows this value and everything inside it.
+    @inlinable
+    func nextIndex(after index: Int) -> Int {
+        let value = document.entries[index]
+        return value.tag == .array || value.tag == .object ? Int(value.payload) : index + 1
+    }
+
     // MARK: Scalars
 
     @inlinable
     public func bool() throws(JSONDecodingError) -> Bool {
-        switch json_type(UInt32(cjansson_typeof(pointer))) {
-        case JSON_TRUE: return true
-        case JSON_FALSE: return false
+        switch entry.tag {
+        case .true: return true
+        case .false: return false
         default: throw mismatch("bool")
         }
     }
@@ -59,41 +70,67 @@ public struct JSONNode {
     /// An integer literal. A number with a fraction or exponent is not an `int`.
     @inlinable
     public func int() throws(JSONDecodingError) -> Int {
-        guard kind == .int else { throw mismatch("int") }
-        return Int(json_integer_value(pointer))
+        let entry = self.entry
+        guard entry.tag == .int else { throw mismatch("int") }
+        return Int(Int64(bitPattern: entry.payload))
     }
 
     /// Any number: peers send integral floats as `1`.
     @inlinable
     public func double() throws(JSONDecodingError) -> Double {
-        switch kind {
-        case .float: return json_real_value(pointer)
-        case .int: return Double(json_integer_value(pointer))
+        let entry = self.entry
+        switch entry.tag {
+        case .float: return Double(bitPattern: entry.payload)
+        case .int: return Double(Int64(bitPattern: entry.payload))
         default: throw mismatch("float")
         }
     }
 
     @inlinable
     public func string() throws(JSONDecodingError) -> String {
-        guard kind == .string, let characters = json_string_value(pointer) else { throw mismatch("string") }
-        let count = json_string_length(pointer)
-        return characters.withMemoryRebound(to: UInt8.self, capacity: count) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+        guard let bytes = stringBytes(entry) else { throw mismatch("string") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The bytes of a string entry (already checked to be UTF-8), nil for other kinds.
+    @inlinable
+    func stringBytes(_ entry: JSONTapeEntry) -> UnsafeBufferPointer<UInt8>? {
+        let base: UnsafeMutablePointer<UInt8>
+        switch entry.tag {
+        case .string: base = document.text.baseAddress.unsafelyUnwrapped
+        case .escapedString: base = document.side.unsafelyUnwrapped.baseAddress.unsafelyUnwrapped
+        default: return nil
         }
+        return UnsafeBufferPointer(start: base + Int(entry.payload), count: Int(entry.count))
     }
 
     // MARK: Arrays
 
     @inlinable
     public func arrayCount() throws(JSONDecodingError) -> Int {
-        guard kind == .array else { throw mismatch("array") }
-        return json_array_size(pointer)
+        let entry = self.entry
+        guard entry.tag == .array else { throw mismatch("array") }
+        return Int(entry.count)
     }
 
-    /// The element at `index`; `index` must be below `arrayCount()`.
+    /// Calls `body` with each element and its index, in order.
+    @inlinable
+    public func forEachElement(_ body: (Int, JSONNode) throws(JSONDecodingError) -> Void) throws(JSONDecodingError) {
+        let count = try arrayCount()
+        var current = index + 1
+        for position in 0..<count {
+            try body(position, JSONNode(document: document, index: current, strict: strict))
+            current = nextIndex(after: current)
+        }
+    }
+
+    /// The element at `index`, which must be below `arrayCount()`. This walks the elements
+    /// before it; read a whole array with `forEachElement`.
     @inlinable
     public func element(_ index: Int) -> JSONNode {
-        JSONNode(pointer: json_array_get(pointer, index), strict: strict)
+        var current = self.index + 1
+        for _ in 0..<index { current = nextIndex(after: current) }
+        return JSONNode(document: document, index: current, strict: strict)
     }
 
     // MARK: Objects
@@ -102,60 +139,90 @@ public struct JSONNode {
     /// unknown ones in strict mode.
     @inlinable
     public func structFields() throws(JSONDecodingError) -> StructReader {
-        guard kind == .object else { throw mismatch("object") }
+        guard entry.tag == .object else { throw mismatch("object") }
         return StructReader(node: self)
     }
 
     /// Calls `body` for every member of an object, in document order.
     @inlinable
     public func forEachMember(_ body: (String, JSONNode) throws(JSONDecodingError) -> Void) throws(JSONDecodingError) {
-        guard kind == .object else { throw mismatch("object") }
-        var iterator = json_object_iter(pointer)
-        while let current = iterator {
-            let keyCount = json_object_iter_key_len(current)
-            let key = json_object_iter_key(current)!.withMemoryRebound(to: UInt8.self, capacity: keyCount) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: keyCount), as: UTF8.self)
-            }
-            let value = JSONNode(pointer: json_object_iter_value(current), strict: strict)
+        let count = try memberCount()
+        var key = index + 1
+        for _ in 0..<count {
+            let name = String(decoding: stringBytes(document.entries[key]).unsafelyUnwrapped, as: UTF8.self)
             do {
-                try body(key, value)
+                try body(name, JSONNode(document: document, index: key + 1, strict: strict))
             } catch {
-                throw error.within(.key(key))
+                throw error.within(.key(name))
             }
-            iterator = json_object_iter_next(pointer, current)
+            key = nextIndex(after: key + 1)
         }
     }
 
     @inlinable
     public func memberCount() throws(JSONDecodingError) -> Int {
-        guard kind == .object else { throw mismatch("object") }
-        return json_object_size(pointer)
+        let entry = self.entry
+        guard entry.tag == .object else { throw mismatch("object") }
+        return Int(entry.count)
     }
 
+    /// Whether the key entry at `key` is `name`.
     @inlinable
-    func member(_ key: StaticString) -> JSONNode? {
-        let found = UnsafeRawPointer(key.utf8Start).withMemoryRebound(to: CChar.self, capacity: key.utf8CodeUnitCount) {
-            json_object_get(pointer, $0)
-        }
-        return found.map { JSONNode(pointer: $0, strict: strict) }
+    func keyMatches(_ key: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let bytes = stringBytes(document.entries[key]).unsafelyUnwrapped
+        return bytes.count == name.count
+            && (name.count == 0 || jsonBytesEqual(bytes.baseAddress!, name.baseAddress!, count: name.count))
     }
 
     /// The member named `key`, for keys that are not compile-time constants.
     public func member(named key: String) -> JSONNode? {
-        guard kind == .object else { return nil }
-        return json_object_getn(pointer, key, key.utf8.count).map { JSONNode(pointer: $0, strict: strict) }
+        guard entry.tag == .object else { return nil }
+        var key = key
+        return key.withUTF8 { name in
+            var current = index + 1
+            for _ in 0..<Int(entry.count) {
+                if keyMatches(current, name) { return JSONNode(document: document, index: current + 1, strict: strict) }
+                current = nextIndex(after: current + 1)
+            }
+            return nil
+        }
     }
 }
 
 /// Reads a struct's fields by name and counts them, so that a strict reader can tell
 /// whether the object held anything else without comparing every key twice.
+///
+/// Lookups start where the previous one ended: encoders write fields in declaration
+/// order, which is the order generated code reads them, so each lookup usually matches
+/// the first key it tries.
 public struct StructReader {
     @usableFromInline let node: JSONNode
     @usableFromInline var present = 0
+    /// The key entry the next lookup tries first.
+    @usableFromInline var cursor: Int
 
     @inlinable
     init(node: JSONNode) {
         self.node = node
+        cursor = node.index + 1
+    }
+
+    @inlinable
+    mutating func member(_ key: StaticString) -> JSONNode? {
+        let object = node.entry
+        let end = Int(object.payload)
+        let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        var current = cursor
+        for _ in 0..<Int(object.count) {
+            if current == end { current = node.index + 1 }
+            let value = current + 1
+            if node.keyMatches(current, name) {
+                cursor = node.nextIndex(after: value)
+                return JSONNode(document: node.document, index: value, strict: node.strict)
+            }
+            current = node.nextIndex(after: value)
+        }
+        return nil
     }
 
     /// A field that must be present and not null.
@@ -163,7 +230,7 @@ public struct StructReader {
     public mutating func required<T: VarlinkDecodable>(_ key: StaticString, as type: T.Type = T.self)
         throws(JSONDecodingError) -> T
     {
-        guard let value = node.member(key), !value.isNull else {
+        guard let value = member(key), !value.isNull else {
             throw JSONDecodingError(.missingField(expected: T.varlinkTypeName), path: [.key(key.description)])
         }
         present += 1
@@ -179,7 +246,7 @@ public struct StructReader {
     public mutating func optional<T: VarlinkDecodable>(_ key: StaticString, as type: T.Type = T.self)
         throws(JSONDecodingError) -> T?
     {
-        guard let value = node.member(key) else { return nil }
+        guard let value = member(key) else { return nil }
         present += 1
         if value.isNull { return nil }
         do {
@@ -192,7 +259,7 @@ public struct StructReader {
     /// In strict mode, fails on the first member that is not one of `knownKeys`.
     @inlinable
     public func finish(knownKeys: [StaticString]) throws(JSONDecodingError) {
-        guard node.strict, present != json_object_size(node.pointer) else { return }
+        guard node.strict, present != Int(node.entry.count) else { return }
         try node.forEachMember { (key, _) throws(JSONDecodingError) in
             guard knownKeys.contains(where: { $0.description == key }) else {
                 throw JSONDecodingError(.unknownField)

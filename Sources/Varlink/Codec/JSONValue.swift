@@ -26,12 +26,11 @@ extension JSONValue: VarlinkDecodable {
         case .float: self = .float(try json.double())
         case .string: self = .string(try json.string())
         case .array:
-            let count = try json.arrayCount()
             var elements: [JSONValue] = []
-            elements.reserveCapacity(count)
-            for index in 0..<count {
-                do {
-                    elements.append(try JSONValue(anyNode: json.element(index)))
+            elements.reserveCapacity(try json.arrayCount())
+            try json.forEachElement { (index, element) throws(JSONDecodingError) in
+                do throws(JSONDecodingError) {
+                    elements.append(try JSONValue(anyNode: element))
                 } catch {
                     throw error.within(.index(index))
                 }

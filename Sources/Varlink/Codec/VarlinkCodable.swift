@@ -68,16 +68,16 @@ extension Optional: VarlinkEncodable where Wrapped: VarlinkEncodable {
 extension Array: VarlinkDecodable where Element: VarlinkDecodable {
     @inlinable
     public init(json: JSONNode) throws(JSONDecodingError) {
-        let count = try json.arrayCount()
-        self = []
-        reserveCapacity(count)
-        for index in 0..<count {
-            do {
-                append(try Element(json: json.element(index)))
+        var elements: [Element] = []
+        elements.reserveCapacity(try json.arrayCount())
+        try json.forEachElement { (index, element) throws(JSONDecodingError) in
+            do throws(JSONDecodingError) {
+                elements.append(try Element(json: element))
             } catch {
                 throw error.within(.index(index))
             }
         }
+        self = elements
     }
     public static var varlinkTypeName: String { "[]" + Element.varlinkTypeName }
 }
