@@ -20,7 +20,12 @@ enum RPCBenchmarks {
         var sequentialCallsPerSecond: Double
         var p50: Double
         var p99: Double
+        var pinnedCallsPerSecond: Double
+        var pinnedP50: Double
+        var pinnedP99: Double
         var pipelinedCallsPerSecond: Double
+        var pipelinedCPUPerCall: Double
+        var concurrentCPUPerCall: Double
         var concurrentCallsPerSecond: Double
         var concurrentErrors: Int
         var idleRSS: Int
@@ -72,15 +77,32 @@ enum RPCBenchmarks {
             let idle = residentKilobytes(process.processIdentifier)
             let (rate, p50, p99, latencies) = try sequential(path: server.path, calls: 5_000)
             writeSamples(latencies, server: server.name)
+            // The server's own CPU time per call: unlike rates and latencies, it hardly
+            // depends on how the kernel schedules the client against the server.
+            let beforePipelined = cpuMicroseconds(process.processIdentifier)
             let pipelined = try pipelined(path: server.path, calls: 50_000)
+            let pipelinedCPU = (cpuMicroseconds(process.processIdentifier) - beforePipelined) / 50_000
+            let beforeConcurrent = cpuMicroseconds(process.processIdentifier)
             let (concurrentRate, errors) = concurrent(path: server.path, connections: 64, callsEach: 1_000)
+            let concurrentCPU = (cpuMicroseconds(process.processIdentifier) - beforeConcurrent) / 64_000
             let loaded = residentKilobytes(process.processIdentifier)
+            // Again with the client and every server thread on one CPU: the round trip then
+            // costs two context switches and no cross-CPU wake-up, whose price on these
+            // virtual machines swings with where the kernel happens to place the threads.
+            let (pinnedRate, pinnedP50, pinnedP99, _) = try onOneCPU(server: process.processIdentifier) {
+                try sequential(path: server.path, calls: 5_000)
+            }
             let figures = Figures(
                 name: server.name,
                 sequentialCallsPerSecond: rate,
                 p50: p50,
                 p99: p99,
+                pinnedCallsPerSecond: pinnedRate,
+                pinnedP50: pinnedP50,
+                pinnedP99: pinnedP99,
                 pipelinedCallsPerSecond: pipelined,
+                pipelinedCPUPerCall: pipelinedCPU,
+                concurrentCPUPerCall: concurrentCPU,
                 concurrentCallsPerSecond: concurrentRate,
                 concurrentErrors: errors,
                 idleRSS: idle,
@@ -94,6 +116,12 @@ enum RPCBenchmarks {
                     Double(idle) / 1024, Double(loaded) / 1024
                 )
             )
+            print(
+                String(
+                    format: "  %-22@ sequential on one CPU %8.0f calls/s (p50 %5.0f µs, p99 %5.0f µs)  server CPU per call: pipelined %.1f µs, 64 conns %.1f µs",
+                    figures.name as NSString, pinnedRate, pinnedP50, pinnedP99, pipelinedCPU, concurrentCPU
+                )
+            )
         }
         guard let ours = results.first(where: { $0.name == servers[0].name }) else {
             print("  our server did not run: no ratios")
@@ -102,9 +130,10 @@ enum RPCBenchmarks {
         for peer in results.dropFirst() {
             print(
                 String(
-                    format: "  ratio vs %@: sequential %.2fx, pipelined %.2fx, 64 connections %.2fx, p99 %.2fx lower",
+                    format: "  ratio vs %@: sequential %.2fx (on one CPU %.2fx), pipelined %.2fx, 64 connections %.2fx, p99 %.2fx lower",
                     peer.name as NSString,
                     ours.sequentialCallsPerSecond / peer.sequentialCallsPerSecond,
+                    ours.pinnedCallsPerSecond / peer.pinnedCallsPerSecond,
                     ours.pipelinedCallsPerSecond / peer.pipelinedCallsPerSecond,
                     ours.concurrentCallsPerSecond / peer.concurrentCallsPerSecond,
                     peer.p99 / ours.p99
@@ -119,6 +148,30 @@ enum RPCBenchmarks {
         print(String(format: "  goal: p99 < 150 µs: %.0f µs %@", ours.p99, ours.p99 < 150 ? "met" : "NOT met"))
         print(String(format: "  goal: idle RSS < 15 MB: %.1f MB %@", Double(ours.idleRSS) / 1024, ours.idleRSS < 15 * 1024 ? "met" : "NOT met"))
         print("  goal: 64 connections x 1,000 calls with no error: \(ours.concurrentErrors == 0 ? "met" : "NOT met (\(ours.concurrentErrors) errors)")")
+    }
+
+    /// Runs `body` with the calling thread and every thread of `server` on the last CPU,
+    /// then gives both all CPUs back. (taskset, since glibc's affinity calls are not
+    /// visible to Swift without _GNU_SOURCE.)
+    static func onOneCPU<T>(server: Int32, _ body: () throws -> T) throws -> T {
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        // /proc/thread-self names this thread's id: "<pid>/task/<tid>".
+        let thread = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"))?
+            .split(separator: "/").last.map(String.init) ?? "\(getpid())"
+        func setAffinity(_ cpuList: String) throws {
+            for arguments in [["-a", "-c", "-p", cpuList, "\(server)"], ["-c", "-p", cpuList, thread]] {
+                let taskset = Process()
+                taskset.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+                taskset.arguments = arguments
+                taskset.standardOutput = FileHandle.nullDevice
+                try taskset.run()
+                taskset.waitUntilExit()
+                guard taskset.terminationStatus == 0 else { throw BenchmarkError("taskset \(arguments) failed") }
+            }
+        }
+        try setAffinity("\(cpus - 1)")
+        defer { try? setAffinity("0-\(cpus - 1)") }
+        return try body()
     }
 
     // MARK: Clients
@@ -285,6 +338,17 @@ enum RPCBenchmarks {
             throw BenchmarkError("cannot connect to \(path)")
         }
         return descriptor
+    }
+
+    /// User plus system CPU time of `pid` so far, from /proc/PID/stat (in clock ticks).
+    static func cpuMicroseconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return 0 }
+        // Fields after the command name start at field 3; utime and stime are 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) * 1e6 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func write(_ socket: Int32, _ bytes: [UInt8]) {
