@@ -90,9 +90,16 @@ struct JanssonAgreementTests {
         }
     }
 
-    @Test("nesting around the depth limit", arguments: [1, 2, 100, 2047, 2048, 2049, 5000])
+    @Test("nesting around the depth limit, scalars counted as a level", arguments: [1, 2, 100, 2047, 2048, 2049, 5000])
     func depth(levels: Int) {
-        for input in [nestedArrays(levels), nestedObjects(levels), Array(nestedArrays(levels).prefix(levels))] {
+        let scalarInArrays = [UInt8](repeating: UInt8(ascii: "["), count: levels) + utf8("1")
+            + [UInt8](repeating: UInt8(ascii: "]"), count: levels)
+        let scalarInObjects = Array(String(repeating: #"{"a":"#, count: levels).utf8) + utf8("true")
+            + [UInt8](repeating: UInt8(ascii: "}"), count: levels)
+        for input in [
+            nestedArrays(levels), nestedObjects(levels), Array(nestedArrays(levels).prefix(levels)), scalarInArrays,
+            scalarInObjects,
+        ] {
             #expect(disagreementWithJansson(input, anyTopLevel: false) == nil, "depth \(levels)")
         }
     }

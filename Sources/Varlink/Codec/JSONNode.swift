@@ -128,6 +128,7 @@ public struct JSONNode {
     /// before it; read a whole array with `forEachElement`.
     @inlinable
     public func element(_ index: Int) -> JSONNode {
+        precondition(entry.tag == .array && index >= 0 && index < Int(entry.count), "element \(index) is not in the array")
         var current = self.index + 1
         for _ in 0..<index { current = nextIndex(after: current) }
         return JSONNode(document: document, index: current, strict: strict)

@@ -60,6 +60,11 @@ struct JSONParser: ~Copyable {
             // A value is expected here.
             skipWhitespace()
             guard position < end else { throw failure("unexpected end of input, expected a value") }
+            // Every value counts towards the depth, scalars too (as in jansson): a scalar
+            // inside 2048 containers is one level too deep.
+            guard depth < Self.maximumDepth else {
+                throw failure("nesting deeper than \(Self.maximumDepth) levels (the maximum depth)")
+            }
             switch input[position] {
             case UInt8(ascii: "{"):
                 try openContainer(isObject: true)
@@ -97,6 +102,7 @@ struct JSONParser: ~Copyable {
             // A value is complete: what may follow depends on the container it is in.
             while true {
                 guard innermost >= 0 else { return }
+                guard tape[innermost].count < UInt32.max else { throw failure("more than 4,294,967,295 values in one container") }
                 tape[innermost].count += 1
                 let isObject = tape[innermost].tag == .object
                 skipWhitespace()
@@ -129,9 +135,6 @@ struct JSONParser: ~Copyable {
     }
 
     private mutating func openContainer(isObject: Bool) throws(JSONSyntaxError) {
-        guard depth < Self.maximumDepth else {
-            throw failure("nesting deeper than \(Self.maximumDepth) levels (the maximum depth)")
-        }
         let parent = UInt64(bitPattern: Int64(innermost))
         innermost = tape.count
         depth += 1
