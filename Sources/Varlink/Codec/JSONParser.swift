@@ -66,23 +66,16 @@ struct JSONParser: ~Copyable {
                 throw failure("nesting deeper than \(Self.maximumDepth) levels (the maximum depth)")
             }
             switch input[position] {
-            case UInt8(ascii: "{"):
-                try openContainer(isObject: true)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isObject = input[position] == UInt8(ascii: "{")
+                try openContainer(isObject: isObject)
                 skipWhitespace()
-                if position < end && input[position] == UInt8(ascii: "}") {
+                if position < end && input[position] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     position += 1
                     try closeContainer()
                 } else {
-                    try parseKey()
-                    continue
-                }
-            case UInt8(ascii: "["):
-                try openContainer(isObject: false)
-                skipWhitespace()
-                if position < end && input[position] == UInt8(ascii: "]") {
-                    position += 1
-                    try closeContainer()
-                } else {
+                    // On to the first member (its key first) or the first element.
+                    if isObject { try parseKey() }
                     continue
                 }
             case UInt8(ascii: "\""):
