@@ -6,6 +6,21 @@ import Libpod
 enum RuntimeBenchmarks {
     static let containerCount = 1_000
 
+    /// Lookups by name alone for a while, for profilers (`perf record ... podlink-bench lookup-loop`).
+    static func lookupLoop() async throws {
+        let root = "/tmp/podlink-bench/lookups-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let runtime = try await Runtime.create(configFile: .none) {
+            $0.staticDir = root + "/static"
+            $0.tmpDir = root + "/tmp"
+        }
+        for index in 0..<containerCount {
+            try await runtime.addContainer(ContainerConfig(id: "", name: "bench-\(index)", command: ["/bin/true"]))
+        }
+        for _ in 0..<50_000 { _ = try await runtime.container("bench-500") }
+        try await runtime.shutdown()
+    }
+
     static func run(_ harness: Harness) async throws -> Harness {
         var harness = harness
         let root = "/tmp/podlink-bench/runtime-\(getpid())"

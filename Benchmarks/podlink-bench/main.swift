@@ -18,6 +18,7 @@ do {
     if selected.contains("all") || selected.contains("idl") { try IDLBenchmarks.run(&harness, root: root) }
     if selected.contains("all") || selected.contains("codec") { try CodecBenchmarks.run(&harness) }
     if selected.contains("decode-loop") { try CodecBenchmarks.decodeLoop() }
+    if selected.contains("lookup-loop") { try await RuntimeBenchmarks.lookupLoop() }
     if selected.contains("check") {
         try CodecBenchmarks.crossCheck()
         print("release check: the generated codec and Foundation agree")
