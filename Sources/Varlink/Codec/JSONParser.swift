@@ -8,8 +8,10 @@
 /// - Nesting is bounded (`maximumDepth`), without recursion, so no input can exhaust the stack.
 /// - Nothing but whitespace may follow the value.
 ///
-/// It accepts and rejects exactly what jansson (with `JSON_REJECT_DUPLICATES`) does, and
-/// produces the same values: the test suite and the fuzzer hold it to that.
+/// It accepts and rejects what jansson (with `JSON_REJECT_DUPLICATES`) does, and produces
+/// the same values: the test suite and the fuzzer hold it to that. The one exception is
+/// a raw NUL byte after a number or a literal, which jansson's look-ahead drops and this
+/// parser rejects.
 struct JSONParser: ~Copyable {
     static let maximumDepth = 2048
 
@@ -54,7 +56,8 @@ struct JSONParser: ~Copyable {
 
     // MARK: Structure
 
-    /// Parses one whole value, containers included, with an explicit stack.
+    /// Parses one whole value, containers included, without recursion: the open
+    /// containers are linked through the tape (see `innermost`).
     private mutating func parseValues() throws(JSONSyntaxError) {
         while true {
             // A value is expected here.
@@ -68,7 +71,7 @@ struct JSONParser: ~Copyable {
             switch input[position] {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let isObject = input[position] == UInt8(ascii: "{")
-                try openContainer(isObject: isObject)
+                openContainer(isObject: isObject)
                 skipWhitespace()
                 if position < end && input[position] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     position += 1
@@ -127,7 +130,7 @@ struct JSONParser: ~Copyable {
         }
     }
 
-    private mutating func openContainer(isObject: Bool) throws(JSONSyntaxError) {
+    private mutating func openContainer(isObject: Bool) {
         let parent = UInt64(bitPattern: Int64(innermost))
         innermost = tape.count
         depth += 1
