@@ -57,7 +57,7 @@ struct FloatCodecTests {
         #expect(try decode(Double.self, text) == expected)
     }
 
-    @Test("-0 is an integer literal to jansson, so it reads as +0; -0.0 keeps its sign")
+    @Test("-0 is an integer literal, so it reads as +0 (as in jansson); -0.0 keeps its sign")
     func negativeZero() throws {
         let fromInteger = try decode(Double.self, "-0")
         #expect(fromInteger == 0 && fromInteger.sign == .plus)
