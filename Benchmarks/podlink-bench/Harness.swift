@@ -38,14 +38,13 @@ struct Harness {
         return record(name, samples)
     }
 
-    /// Every batch's time per operation (ns), one per line, for scripts/bench-chart:
-    /// $PODLINK_BENCH_OUT/<name>.txt (default .build/bench).
-    static func writeSamples(_ result: Result) {
+    /// Writes `samples`, one per line, to $PODLINK_BENCH_OUT/<file>.txt (default
+    /// .build/bench), where scripts/bench-chart reads them.
+    static func writeSamples(_ samples: [Double], file: String, format: String) {
         let directory = ProcessInfo.processInfo.environment["PODLINK_BENCH_OUT"] ?? ".build/bench"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let slug = String(result.name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.prefix(60))
-        let text = result.perOperation.map { String(format: "%.0f", $0) }.joined(separator: "\n") + "\n"
-        try? text.write(toFile: "\(directory)/\(slug).txt", atomically: true, encoding: .utf8)
+        let text = samples.map { String(format: format, $0) }.joined(separator: "\n") + "\n"
+        try? text.write(toFile: "\(directory)/\(file).txt", atomically: true, encoding: .utf8)
     }
 
     /// `measure` for async operations (the runtime's calls).
@@ -72,7 +71,10 @@ struct Harness {
     private mutating func record(_ name: String, _ samples: [Double]) -> Result {
         let result = Result(name: name, perOperation: samples.sorted())
         results.append(result)
-        Self.writeSamples(result)
+        // Every batch's time per operation (ns), in a file named after the measurement.
+        Self.writeSamples(
+            result.perOperation, file: String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.prefix(60)),
+            format: "%.0f")
         print(String(format: "  %-58@ median %@  (p10 %@, p90 %@)", name as NSString, format(result.median), format(result.p10), format(result.p90)))
         return result
     }

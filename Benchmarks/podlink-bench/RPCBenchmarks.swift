@@ -76,7 +76,10 @@ enum RPCBenchmarks {
             usleep(300_000)
             let idle = residentKilobytes(process.processIdentifier)
             let (rate, p50, p99, latencies) = try sequential(path: server.path, calls: 5_000)
-            writeSamples(latencies, server: server.name)
+            // Every latency (µs) for scripts/bench-chart: rpc-latency-<first word of the name>.txt.
+            Harness.writeSamples(
+                latencies, file: "rpc-latency-" + (server.name.split(separator: " ").first.map { $0.lowercased() } ?? "server"),
+                format: "%.1f")
             // The server's own CPU time per call: unlike rates and latencies, it hardly
             // depends on how the kernel schedules the client against the server.
             let beforePipelined = cpuMicroseconds(process.processIdentifier)
@@ -175,16 +178,6 @@ enum RPCBenchmarks {
     }
 
     // MARK: Clients
-
-    /// The sequential latencies of each server, one per line in µs, for
-    /// scripts/bench-chart: $PODLINK_BENCH_OUT/rpc-latency-<server>.txt (default .build/bench).
-    static func writeSamples(_ latencies: [Double], server: String) {
-        let directory = ProcessInfo.processInfo.environment["PODLINK_BENCH_OUT"] ?? ".build/bench"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let slug = server.split(separator: " ").first.map(String.init)?.lowercased() ?? "server"
-        let text = latencies.map { String(format: "%.1f", $0) }.joined(separator: "\n") + "\n"
-        try? text.write(toFile: "\(directory)/rpc-latency-\(slug).txt", atomically: true, encoding: .utf8)
-    }
 
     /// One call at a time; returns calls/s, the p50/p99 latency in µs, and every latency.
     static func sequential(path: String, calls: Int) throws -> (Double, Double, Double, [Double]) {
@@ -340,7 +333,7 @@ enum RPCBenchmarks {
         return descriptor
     }
 
-    /// User plus system CPU time of `pid` so far, from /proc/PID/stat (in clock ticks).
+    /// User plus system CPU time of `pid` so far, in µs (/proc/PID/stat counts clock ticks).
     static func cpuMicroseconds(_ pid: Int32) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let afterName = stat.range(of: ") ", options: .backwards)

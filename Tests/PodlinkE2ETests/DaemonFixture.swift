@@ -44,26 +44,11 @@ final class Daemon: @unchecked Sendable {
         self.process = process
         // Connectable, not merely present: a socket file left by a crash is there already.
         let deadline = ContinuousClock.now + .seconds(20)
-        while !Self.accepts(socket) {
+        while !unixSocketAccepts(socket) {
             guard ContinuousClock.now < deadline, process.process.isRunning else {
                 throw TestFailure("podlinkd did not come up on \(socket)")
             }
             try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    private static func accepts(_ path: String) -> Bool {
-        let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
         }
     }
 
@@ -101,10 +86,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Open file descriptors of the daemon.
-    var openDescriptors: Int {
-        guard let pid else { return 0 }
-        return (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
-    }
+    var openDescriptors: Int { descriptorTargets.count }
 
     /// What is left of containers after they are gone: mounts under the daemon's
     /// directories, processes whose command line names one of `ids` or the daemon's
@@ -122,15 +104,12 @@ final class Daemon: @unchecked Sendable {
                 found.append("process \(entry): \(commandLine)")
             }
         }
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            for id in ids where FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/podlink/podlink-\(id)") {
-                found.append("cgroup: /sys/fs/cgroup/\(controller)/podlink/podlink-\(id)")
-            }
-            if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/podlink") {
-                for id in ids where FileManager.default.fileExists(atPath: "/sys/fs/cgroup/podlink/podlink-\(id)") {
-                    found.append("cgroup: /sys/fs/cgroup/podlink/podlink-\(id)")
-                }
-                break
+        // cgroup v2 keeps one tree; v1 one per controller.
+        let hierarchies = ["/sys/fs/cgroup"]
+            + ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" }
+        for hierarchy in hierarchies {
+            for id in ids where FileManager.default.fileExists(atPath: "\(hierarchy)/podlink/podlink-\(id)") {
+                found.append("cgroup: \(hierarchy)/podlink/podlink-\(id)")
             }
         }
         return found

@@ -23,8 +23,7 @@ struct LoadTests {
         let clients = Self.setting("PODLINK_LOAD_CLIENTS", default: 64)
         let calls = Self.setting("PODLINK_LOAD_CALLS", default: 60)
         try await Daemon.with { daemon, client in
-            let resident = try await client.create(image: "busybox", command: ["/bin/sleep", "1000"], options: .init())
-            try await client.start(resident)
+            let resident = try await startResident(client)
             // A first, short round sizes the pools (GRDB's readers, one SQLite connection
             // and its WAL descriptors each): those are kept, not leaked.
             var created = try await runMixedLoad(daemon, clients: clients, callsEach: 20, inspecting: resident)
@@ -79,8 +78,7 @@ struct LoadTests {
         let seconds = Self.setting("PODLINK_SOAK_SECONDS", default: 10)
         let clients = Self.setting("PODLINK_LOAD_CLIENTS", default: 16)
         try await Daemon.with { daemon, client in
-            let resident = try await client.create(image: "busybox", command: ["/bin/sleep", "100000"], options: .init())
-            try await client.start(resident)
+            let resident = try await startResident(client)
             let deadline = ContinuousClock.now + .seconds(seconds)
             var samples: [(rss: Int, descriptors: Int)] = []
             var created: [String] = []
@@ -101,6 +99,13 @@ struct LoadTests {
             let leftovers = daemon.leftovers(of: created + [resident])
             #expect(leftovers.isEmpty, "\(leftovers)")
         }
+    }
+
+    /// A container that runs for as long as the load does: the one the clients inspect.
+    private func startResident(_ client: PodmanClient) async throws -> String {
+        let id = try await client.create(image: "busybox", command: ["/bin/sleep", "100000"], options: .init())
+        try await client.start(id)
+        return id
     }
 
     /// `clients` connections at once, `callsEach` calls each; returns the IDs of the

@@ -73,6 +73,26 @@ public func temporarySocketPath(_ tag: String = "t") -> String {
     return "\(directory)/\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max)).sock"
 }
 
+/// Calls `body` with `path` as a unix socket address (for connect or bind).
+public func withUnixSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
+    }
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+}
+
+/// Whether something accepts connections on the unix socket `path` (a socket file left by
+/// a crashed server exists but refuses them).
+public func unixSocketAccepts(_ path: String) -> Bool {
+    let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    return withUnixSocketAddress(path) { connect(descriptor, $0, $1) } == 0
+}
+
 public func waitForSocket(_ path: String, timeout: Duration = .seconds(10)) async throws {
     let deadline = ContinuousClock.now + timeout
     while access(path, F_OK) != 0 {

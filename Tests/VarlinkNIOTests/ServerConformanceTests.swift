@@ -342,16 +342,7 @@ struct ServerConformanceTests {
         let socketPath = temporarySocketPath("stale")
         // A socket file nobody listens on, as a crashed server leaves behind.
         let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        _ = withUnixSocketAddress(socketPath) { Glibc.bind(stale, $0, $1) }
         close(stale)
         #expect(access(socketPath, F_OK) == 0)
         try await withServer(service, address: .unix(path: socketPath, mode: 0o600)) { address, _ in

@@ -93,11 +93,7 @@ extension Runtime {
                 container.state.exitCode = Int32(text.filter { $0.isNumber || $0 == "-" }) ?? 255
                 container.state.finishedAt = Date(
                     timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
-            } else if container.state.conmonPID > 0, kill(container.state.conmonPID, 0) != 0, errno == ESRCH {
-                // conmon is gone without writing an exit file: it was killed. The runtime says
-                // whether the container went with it.
-                let runtimeStatus = try await ociCommand(for: container).status(container.id)
-                guard runtimeStatus == nil || runtimeStatus == "stopped" else { return }
+            } else if try await diedWithConmon(container) {
                 container.state.exitCode = 255
                 container.state.finishedAt = Date()
             } else {
@@ -248,12 +244,17 @@ extension Runtime {
         while ContinuousClock.now < deadline {
             let slice = min(.milliseconds(250), deadline - ContinuousClock.now)
             if await exitWatcher.waitForExitFile(container.id, timeout: slice) { return true }
-            if container.state.conmonPID > 0, kill(container.state.conmonPID, 0) != 0, errno == ESRCH {
-                let status = try? await ociCommand(for: container).status(container.id)
-                if status == nil || status == "stopped" { return true }
-            }
+            if (try? await diedWithConmon(container)) == true { return true }
         }
         return FileSystem.exists(exitWatcher.exitFile(container.id))
+    }
+
+    /// Whether conmon is gone without writing an exit file (it was killed) and the
+    /// container went with it: the OCI runtime no longer knows it, or calls it stopped.
+    private func diedWithConmon(_ container: Container) async throws(LibpodError) -> Bool {
+        guard container.state.conmonPID > 0, kill(container.state.conmonPID, 0) != 0, errno == ESRCH else { return false }
+        let runtimeStatus = try await ociCommand(for: container).status(container.id)
+        return runtimeStatus == nil || runtimeStatus == "stopped"
     }
 
     /// podman kill: any signal to a running (or paused, or stopping) container.
