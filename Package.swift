@@ -220,7 +220,11 @@ let package = Package(
         ),
         .testTarget(
             name: "VarlinkNIOTests",
-            dependencies: ["Varlink", "VarlinkNIO", "VarlinkCertification", "PodlinkTestSupport"],
+            dependencies: [
+                "Varlink", "VarlinkNIO", "VarlinkCertification", "PodlinkTestSupport",
+                // A server on an event loop group of its own (busy polling's tests).
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict,
             plugins: ["VarlinkCodegenPlugin"]
         ),

@@ -13,6 +13,8 @@ enum RPCBenchmarks {
         var name: String
         var command: [String]
         var path: String
+        /// Every latency (µs) goes to rpc-latency-<samples>.txt, for scripts/bench-chart.
+        var samples: String
     }
 
     struct Figures {
@@ -42,11 +44,24 @@ enum RPCBenchmarks {
             Server(
                 name: "podlink (Swift)",
                 command: [productsDirectory.appending(path: "varlink-certification").path, "--varlink=unix:\(directory)/swift.sock"],
-                path: "\(directory)/swift.sock"
-            )
+                path: "\(directory)/swift.sock",
+                samples: "podlink"
+            ),
+            // The same server sleeping between calls, as every other server here does: what
+            // busy polling buys, and what the server costs without it.
+            Server(
+                name: "podlink, no polling",
+                command: [
+                    productsDirectory.appending(path: "varlink-certification").path, "--varlink=unix:\(directory)/swift-sleeping.sock",
+                    "--busy-poll=0",
+                ],
+                path: "\(directory)/swift-sleeping.sock",
+                samples: "podlink-no-polling"
+            ),
         ]
         if let go = which("varlink-go-certification") {
-            servers.append(Server(name: "Go varlink 0.4.0", command: [go, "-varlink=unix:\(directory)/go.sock"], path: "\(directory)/go.sock"))
+            servers.append(
+                Server(name: "Go varlink 0.4.0", command: [go, "-varlink=unix:\(directory)/go.sock"], path: "\(directory)/go.sock", samples: "go"))
         } else {
             print("  (Go peer missing: apt-get install varlink-go)")
         }
@@ -54,7 +69,8 @@ enum RPCBenchmarks {
             Server(
                 name: "python varlink 31.0.0",
                 command: ["/usr/bin/env", "python3", "-m", "varlink.tests.test_certification", "--varlink=unix:\(directory)/py.sock"],
-                path: "\(directory)/py.sock"
+                path: "\(directory)/py.sock",
+                samples: "python"
             )
         )
 
@@ -76,10 +92,7 @@ enum RPCBenchmarks {
             usleep(300_000)
             let idle = residentKilobytes(process.processIdentifier)
             let (rate, p50, p99, latencies) = try sequential(path: server.path, calls: 5_000)
-            // Every latency (µs) for scripts/bench-chart: rpc-latency-<first word of the name>.txt.
-            Harness.writeSamples(
-                latencies, file: "rpc-latency-" + (server.name.split(separator: " ").first.map { $0.lowercased() } ?? "server"),
-                format: "%.1f")
+            Harness.writeSamples(latencies, file: "rpc-latency-" + server.samples, format: "%.1f")
             // The server's own CPU time per call: unlike rates and latencies, it hardly
             // depends on how the kernel schedules the client against the server.
             let beforePipelined = cpuMicroseconds(process.processIdentifier)

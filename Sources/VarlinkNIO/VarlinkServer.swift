@@ -29,6 +29,12 @@ public final class VarlinkServer: Sendable {
         /// calls are answered with `org.varlink.service.PermissionDenied`, then the
         /// connection closes. A TCP peer has no credentials and is refused.
         public var allowedPeers: VarlinkPeerPolicy?
+        /// After answering a client that has been calling one method after another, keep
+        /// its event loop polling this long for the next call before sleeping: on virtual
+        /// machines, waking a sleeping thread costs more than a call. Only a connection
+        /// alone on its event loop polls (the poll holds the loop), and only when its
+        /// client came back within four windows last time. nil never polls.
+        public var busyPollingWindow: Duration? = .microseconds(50)
 
         public init() {}
     }
@@ -46,10 +52,13 @@ public final class VarlinkServer: Sendable {
     public let configuration: Configuration
     private let state = Mutex(State())
     private let group: any EventLoopGroup
+    private let busyPollingStatistics = BusyPollingStatistics()
 
     private struct State {
         var listener: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// The number of connections on each event loop, read and written on that loop.
+        var connectionsOnLoop: [ObjectIdentifier: NIOLoopBoundBox<Int>] = [:]
         var shuttingDown = false
         var idleSince: ContinuousClock.Instant? = .now
     }
@@ -109,6 +118,13 @@ public final class VarlinkServer: Sendable {
             unlink(socketPath)
         }
         configuration.logger.info("stopped")
+    }
+
+    /// How often busy polling caught the client's next message (`answered`) and how
+    /// often it ran out its window (`timedOut`): with many more timeouts than answers,
+    /// the window is too short for the clients, or they are not calling back to back.
+    public var busyPolling: (answered: Int, timedOut: Int) {
+        (busyPollingStatistics.answered.load(ordering: .relaxed), busyPollingStatistics.timedOut.load(ordering: .relaxed))
     }
 
     /// The TCP port the server listens on (useful after binding port 0); nil before
@@ -176,13 +192,24 @@ public final class VarlinkServer: Sendable {
             if !permitted {
                 self.configuration.logger.notice("refusing a peer", metadata: ["varlink.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unix")"])
             }
+            let eventLoop = channel.eventLoop
+            let connectionsOnLoop = self.state.withLock { state in
+                if let count = state.connectionsOnLoop[ObjectIdentifier(eventLoop)] { return count }
+                let count = NIOLoopBoundBox(0, eventLoop: eventLoop)
+                state.connectionsOnLoop[ObjectIdentifier(eventLoop)] = count
+                return count
+            }
             try channel.pipeline.syncOperations.addHandler(
                 VarlinkServerConnectionHandler(
                     service: self.service,
                     maximumMessageSize: self.configuration.maximumMessageSize,
                     logger: self.configuration.logger,
-                    eventLoop: channel.eventLoop,
-                    permitted: permitted
+                    eventLoop: eventLoop,
+                    permitted: permitted,
+                    busyPolling: self.configuration.busyPollingWindow.map {
+                        BusyPolling(window: $0, statistics: self.busyPollingStatistics)
+                    },
+                    connectionsOnLoop: connectionsOnLoop
                 )
             )
             return channel

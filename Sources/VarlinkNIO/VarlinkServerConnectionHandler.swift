@@ -16,7 +16,9 @@ struct VarlinkServerStopping: Sendable {}
 /// executor, so a call that does not wait for anything is read, handled and answered
 /// within one read event, without a hand-off to another thread. Replies are written as
 /// they come and flushed when no further call is waiting in the buffer, which batches
-/// the replies of pipelined calls into one write.
+/// the replies of pipelined calls into one write. When the connection is idle again and
+/// its client has been calling promptly, the loop may poll for the next call for a
+/// moment before it sleeps (see `BusyPolling`).
 ///
 /// All state is touched on the event loop only.
 final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
@@ -51,6 +53,26 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     private var readHeld = false
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
 
+    private let busyPolling: BusyPolling?
+    /// The server's connections on this event loop, this one included: polling blocks
+    /// the loop, so only a connection alone on it polls.
+    private let connectionsOnLoop: NIOLoopBoundBox<Int>
+    /// Whether a reply went out since the client's last message.
+    private var replied = false
+    /// When the connection last went idle after replying, until the client's next message.
+    private var idleSince: ContinuousClock.Instant?
+    /// Whether the client's last message came within `BusyPolling.promptness` of the reply before it.
+    private var clientIsPrompt = false
+    private var pollScheduled = false
+    private enum DescriptorLookup {
+        case notYet
+        case found(CInt)
+        /// Not a socket, or no /proc: the connection never polls.
+        case unavailable
+    }
+    /// The connection's socket, looked up on its first poll.
+    private var descriptor = DescriptorLookup.notYet
+
     /// Past this many buffered bytes, a busy connection stops reading: a client that
     /// pipelines without end is held back by TCP, not by our memory.
     private static let readHoldThreshold = 256 << 10
@@ -59,9 +81,19 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     /// PermissionDenied and the connection closes.
     private let permitted: Bool
 
-    init(service: VarlinkService, maximumMessageSize: Int, logger: Logger, eventLoop: any EventLoop, permitted: Bool) {
+    init(
+        service: VarlinkService,
+        maximumMessageSize: Int,
+        logger: Logger,
+        eventLoop: any EventLoop,
+        permitted: Bool,
+        busyPolling: BusyPolling?,
+        connectionsOnLoop: NIOLoopBoundBox<Int>
+    ) {
         self.service = service
         self.permitted = permitted
+        self.busyPolling = busyPolling
+        self.connectionsOnLoop = connectionsOnLoop
         self.logger = logger
         self.executor = EventLoopExecutor(eventLoop)
         self.framer = NULFramer(maximumMessageSize: maximumMessageSize)
@@ -69,10 +101,12 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        connectionsOnLoop.value += 1
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        connectionsOnLoop.value -= 1
     }
 
     // MARK: Inbound
@@ -82,6 +116,11 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         case .raw:
             context.fireChannelRead(data)
         case .varlink:
+            if let idleSince, let busyPolling {
+                clientIsPrompt = ContinuousClock.now - idleSince <= busyPolling.promptness
+                self.idleSince = nil
+            }
+            replied = false
             framer.append(unwrapInboundIn(data))
             processCalls(context)
         }
@@ -170,6 +209,39 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         } else if readHeld {
             readHeld = false
             context.read()
+        } else if replied, busyPolling != nil, framer.bufferedBytes == 0 {
+            wentIdle(context)
+        }
+    }
+
+    /// The connection answered and waits for its client: poll for the next call if
+    /// the client has been prompt and nobody else is on this loop. The poll runs as a
+    /// task, after the loop has handled the rest of what woke it.
+    private func wentIdle(_ context: ChannelHandlerContext) {
+        replied = false
+        idleSince = .now
+        guard clientIsPrompt, !pollScheduled, connectionsOnLoop.value == 1 else { return }
+        pollScheduled = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { handler.value.pollForNextCall() }
+    }
+
+    private func pollForNextCall() {
+        pollScheduled = false
+        guard let busyPolling, let context, context.channel.isActive, !busy, mode == .varlink, idleSince != nil,
+            connectionsOnLoop.value == 1
+        else { return }
+        switch descriptor {
+        case .found(let descriptor):
+            _ = busyPolling.poll(descriptor)
+        case .notYet:
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            ChannelDescriptor.find(for: context.channel) { found in
+                handler.value.descriptor = found.map(DescriptorLookup.found) ?? .unavailable
+                if found != nil { handler.value.pollForNextCall() }
+            }
+        case .unavailable:
+            return
         }
     }
 
@@ -235,6 +307,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         var buffer = context.channel.allocator.buffer(capacity: message.count)
         buffer.writeBytes(message)
         context.write(wrapOutboundOut(buffer), promise: nil)
+        replied = true
         if flushNow || !processing {
             // Outside the synchronous loop nobody else will flush: a stream's replies,
             // and the final reply of a call that had to wait.

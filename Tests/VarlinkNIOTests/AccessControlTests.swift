@@ -45,11 +45,6 @@ struct AccessControlTests {
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func path(_ address: VarlinkAddress) -> String {
-        if case .unix(let path, _) = address { return path }
-        return ""
-    }
-
     @Test func theSocketModeDecidesWhoMayConnect() async throws {
         guard Self.available else { return }
         let closed = VarlinkAddress.unix(path: temporarySocketPath("mode"), mode: 0o660)

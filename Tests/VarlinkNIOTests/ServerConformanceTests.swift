@@ -13,11 +13,6 @@ import Glibc
 struct ServerConformanceTests {
     let service = TestService.makeService().0
 
-    private func path(_ address: VarlinkAddress) -> String {
-        if case .unix(let path, _) = address { return path }
-        return ""
-    }
-
     // MARK: Framing and JSON
 
     @Test func messagesSplitAcrossReadsAndMergedInOne() async throws {

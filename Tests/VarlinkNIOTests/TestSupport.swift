@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PodlinkTestSupport
 import Testing
 import Varlink
@@ -13,13 +14,14 @@ func withServer<T: Sendable>(
     _ service: VarlinkService,
     address: VarlinkAddress? = nil,
     configure: (inout VarlinkServer.Configuration) -> Void = { _ in },
+    group: MultiThreadedEventLoopGroup = .singleton,
     _ body: (VarlinkAddress, VarlinkServer) async throws -> T
 ) async throws -> T {
     let address = address ?? .unix(path: temporarySocketPath(), mode: nil)
     var configuration = VarlinkServer.Configuration()
     configuration.shutdownGracePeriod = .milliseconds(200)
     configure(&configuration)
-    let server = VarlinkServer(service: service, configuration: configuration)
+    let server = VarlinkServer(service: service, configuration: configuration, group: group)
     let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
@@ -40,6 +42,12 @@ func withServer<T: Sendable>(
             throw error
         }
     }
+}
+
+/// The socket file of a unix address; empty for any other.
+func path(_ address: VarlinkAddress) -> String {
+    if case .unix(let path, _) = address { return path }
+    return ""
 }
 
 /// A blocking raw-socket client: what the conformance tests use, so that they test the
@@ -95,6 +103,21 @@ final class RawClient: @unchecked Sendable {
             // A thread of its own: on Linux, dispatch's global queues share their few
             // workers with the task pool, so blocking one of them starves it too.
             Thread { continuation.resume(returning: self.receiveBlocking()) }.start()
+        }
+    }
+
+    /// Makes `count` calls one after another from a thread of its own, each sent as soon
+    /// as the previous reply is in: a client calling back to back.
+    func callBackToBack(_ text: String, count: Int) async -> [Received] {
+        await withCheckedContinuation { continuation in
+            Thread {
+                var received: [Received] = []
+                for _ in 0..<count {
+                    self.call(text)
+                    received.append(self.receiveBlocking())
+                }
+                continuation.resume(returning: received)
+            }.start()
         }
     }
 
