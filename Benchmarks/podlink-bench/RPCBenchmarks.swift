@@ -37,7 +37,7 @@ enum RPCBenchmarks {
     static let call = Array(#"{"method":"org.varlink.service.GetInfo"}"#.utf8) + [0]
 
     static func run(productsDirectory: URL) throws {
-        print("RPC: org.varlink.service.GetInfo over one unix connection (same raw client for every server)")
+        print("RPC: org.varlink.service.GetInfo over one unix connection (same raw client for every server; sequential and pipelined: median of 5 rounds taken in turns)")
         let directory = "/tmp/podlink-bench-\(getpid())"
         mkdir(directory, 0o755)
         var servers = [
@@ -74,30 +74,58 @@ enum RPCBenchmarks {
             )
         )
 
-        var results: [Figures] = []
+        // Every server runs from the start, and the sequential and pipelined runs take
+        // turns, server after server, for `rounds` rounds: the machine's drift over the
+        // minutes a benchmark takes then falls on all servers alike instead of on whichever
+        // ran last. Each figure is the median of its rounds.
+        var running: [(server: Server, process: Process)] = []
+        defer {
+            for (_, process) in running {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
         for server in servers {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: server.command[0])
             process.arguments = Array(server.command.dropFirst())
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            defer {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
             guard waitForSocket(server.path) else {
                 print("  \(server.name): did not start")
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
                 continue
             }
-            usleep(300_000)
-            let idle = residentKilobytes(process.processIdentifier)
-            let (rate, p50, p99, latencies) = try sequential(path: server.path, calls: 5_000)
-            Harness.writeSamples(latencies, file: "rpc-latency-" + server.samples, format: "%.1f")
-            // The server's own CPU time per call: unlike rates and latencies, it hardly
-            // depends on how the kernel schedules the client against the server.
-            let beforePipelined = cpuMicroseconds(process.processIdentifier)
-            let pipelined = try pipelined(path: server.path, calls: 50_000)
-            let pipelinedCPU = (cpuMicroseconds(process.processIdentifier) - beforePipelined) / 50_000
+            running.append((server, process))
+        }
+        usleep(300_000)
+        let idle = running.map { residentKilobytes($0.process.processIdentifier) }
+        let rounds = 5
+        var sequentialRates = Array(repeating: [Double](), count: running.count)
+        var latencies = Array(repeating: [Double](), count: running.count)
+        var pipelinedRates = Array(repeating: [Double](), count: running.count)
+        var pipelinedCPU = Array(repeating: 0.0, count: running.count)
+        for _ in 0..<rounds {
+            for (index, (server, process)) in running.enumerated() {
+                let (rate, _, _, samples) = try sequential(path: server.path, calls: 2_000)
+                sequentialRates[index].append(rate)
+                latencies[index] += samples
+                // The server's own CPU time per call: unlike rates and latencies, it hardly
+                // depends on how the kernel schedules the client against the server.
+                let before = cpuMicroseconds(process.processIdentifier)
+                pipelinedRates[index].append(try pipelined(path: server.path, calls: 20_000))
+                pipelinedCPU[index] += cpuMicroseconds(process.processIdentifier) - before
+            }
+        }
+        var results: [Figures] = []
+        for (index, (server, process)) in running.enumerated() {
+            let sorted = latencies[index].sorted()
+            Harness.writeSamples(sorted, file: "rpc-latency-" + server.samples, format: "%.1f")
+            let rate = median(sequentialRates[index])
+            let (p50, p99) = (sorted[sorted.count / 2], sorted[sorted.count * 99 / 100])
+            let pipelined = median(pipelinedRates[index])
+            let pipelinedCPU = pipelinedCPU[index] / Double(rounds * 20_000)
             let beforeConcurrent = cpuMicroseconds(process.processIdentifier)
             let (concurrentRate, errors) = concurrent(path: server.path, connections: 64, callsEach: 1_000)
             let concurrentCPU = (cpuMicroseconds(process.processIdentifier) - beforeConcurrent) / 64_000
@@ -108,6 +136,7 @@ enum RPCBenchmarks {
             let (pinnedRate, pinnedP50, pinnedP99, _) = try onOneCPU(server: process.processIdentifier) {
                 try sequential(path: server.path, calls: 5_000)
             }
+            let idle = idle[index]
             let figures = Figures(
                 name: server.name,
                 sequentialCallsPerSecond: rate,
@@ -164,6 +193,10 @@ enum RPCBenchmarks {
         print(String(format: "  goal: p99 < 150 µs: %.0f µs %@", ours.p99, ours.p99 < 150 ? "met" : "NOT met"))
         print(String(format: "  goal: idle RSS < 15 MB: %.1f MB %@", Double(ours.idleRSS) / 1024, ours.idleRSS < 15 * 1024 ? "met" : "NOT met"))
         print("  goal: 64 connections x 1,000 calls with no error: \(ours.concurrentErrors == 0 ? "met" : "NOT met (\(ours.concurrentErrors) errors)")")
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        values.sorted()[values.count / 2]
     }
 
     /// Runs `body` with the calling thread and every thread of `server` on the last CPU,
