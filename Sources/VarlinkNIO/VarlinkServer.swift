@@ -33,7 +33,8 @@ public final class VarlinkServer: Sendable {
         /// its event loop polling this long for the next call before sleeping: on virtual
         /// machines, waking a sleeping thread costs more than a call. Only a connection
         /// alone on its event loop polls (the poll holds the loop), and only when its
-        /// client came back within four windows last time. nil never polls.
+        /// client came back within four windows last time; never on a machine with one CPU.
+        /// nil never polls.
         public var busyPollingWindow: Duration? = .microseconds(50)
 
         public init() {}
@@ -53,6 +54,7 @@ public final class VarlinkServer: Sendable {
     private let state = Mutex(State())
     private let group: any EventLoopGroup
     private let busyPollingStatistics = BusyPollingStatistics()
+    private let poller: BusyPolling?
 
     private struct State {
         var listener: (any Channel)?
@@ -71,6 +73,11 @@ public final class VarlinkServer: Sendable {
         self.service = service
         self.configuration = configuration
         self.group = group
+        // With one CPU the client cannot send its next call while the server polls for it.
+        let parallel = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
+        self.poller = configuration.busyPollingWindow.flatMap { [busyPollingStatistics] window in
+            parallel ? BusyPolling(window: window, statistics: busyPollingStatistics) : nil
+        }
     }
 
     /// Binds, then calls `onReady` (the moment to tell a supervisor: `sd_notify READY=1`),
@@ -206,9 +213,7 @@ public final class VarlinkServer: Sendable {
                     logger: self.configuration.logger,
                     eventLoop: eventLoop,
                     permitted: permitted,
-                    busyPolling: self.configuration.busyPollingWindow.map {
-                        BusyPolling(window: $0, statistics: self.busyPollingStatistics)
-                    },
+                    busyPolling: self.poller,
                     connectionsOnLoop: connectionsOnLoop
                 )
             )
