@@ -108,17 +108,30 @@ public struct PodmanClient: Sendable {
         _ = try await api.removeContainer(name: nameOrID, force: force, removeVolumes: false)
     }
 
-    /// Create, start, wait and remove: returns the exit code.
+    /// Create, start, wait and remove (`podman run --rm`): returns the exit code. The
+    /// container is created to be removed when it exits, so the daemon gives it a
+    /// disposable writable layer and removes it itself once `wait` has seen the exit.
     public func run(image: String, command: [String] = [], options: CreateOptions = CreateOptions()) async throws -> Int {
+        var options = options
+        options.removeWhenDone = true
         let id = try await create(image: image, command: command, options: options)
         do {
             try await start(id)
             let code = try await wait(id)
-            try await remove(id, force: true)
+            try await removeIfPresent(id)
             return code
         } catch {
-            try? await remove(id, force: true)
+            try? await removeIfPresent(id)
             throw error
+        }
+    }
+
+    /// The daemon may have removed it already (it was created to be removed on exit).
+    private func removeIfPresent(_ id: String) async throws {
+        do {
+            try await remove(id, force: true)
+        } catch is IoPodman.ContainerNotFound {
+            return
         }
     }
 

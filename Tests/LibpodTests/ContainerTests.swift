@@ -92,6 +92,84 @@ func collect(_ stream: AsyncThrowingStream<LogLine, any Error>) async throws -> 
         }
     }
 
+    @Test func theLayerOfAContainerRemovedOnExitIsVolatile() async throws {
+        try await withContainerRuntime(.crun) { runtime, _ in
+            var options = busybox(["/bin/sleep", "1000"], name: "removed-on-exit")
+            options.autoRemove = true
+            let disposable = try await runtime.createContainer(options)
+            let kept = try await runtime.createContainer(busybox(["/bin/sleep", "1000"], name: "kept"))
+            try await runtime.startContainer(disposable.id)
+            try await runtime.startContainer(kept.id)
+            #expect(Self.isVolatile(runtime.storage.mountPoint(disposable.id)))
+            #expect(!Self.isVolatile(runtime.storage.mountPoint(kept.id)))
+            #expect(!Self.superOptions(of: runtime.storage.mountPoint(kept.id)).isEmpty, "mounted")
+            // Overlay leaves a marker that refuses a second volatile mount; a restart mounts again.
+            try await runtime.restartContainer(disposable.id, timeout: 0)
+            #expect(try await runtime.container(disposable.id).state.status == .running)
+            #expect(Self.isVolatile(runtime.storage.mountPoint(disposable.id)))
+            try await runtime.killContainer(disposable.id, signal: SIGKILL)
+            #expect(try await runtime.waitContainer(disposable.id) == 137)
+            #expect(try await !runtime.containerExists(disposable.id), "removed once it exited")
+        }
+    }
+
+    @Test func aContainerRemovedOnExitStillAnswersWait() async throws {
+        try await withContainerRuntime(.crun) { runtime, _ in
+            var options = busybox(["/bin/sh", "-c", "exit 7"])
+            options.autoRemove = true
+            let waited = try await runtime.createContainer(options)
+            try await runtime.startContainer(waited.id)
+            #expect(try await runtime.waitContainer(waited.id) == 7)
+            #expect(try await !runtime.containerExists(waited.id), "waiting removed it")
+            #expect(try await runtime.waitContainer(waited.id) == 7, "answered from the exit codes the state keeps")
+
+            // Removed by the daemon's reaper before anyone waited.
+            options.command = ["/bin/sh", "-c", "exit 4"]
+            let reaped = try await runtime.createContainer(options)
+            try await runtime.startContainer(reaped.id)
+            let exitFile = runtime.exitWatcher.exitFile(reaped.id)
+            for _ in 0..<500 where !FileManager.default.fileExists(atPath: exitFile) { try await Task.sleep(for: .milliseconds(10)) }
+            await runtime.reapExitedContainers()
+            #expect(try await !runtime.containerExists(reaped.id), "the reaper removed it")
+            #expect(try await runtime.waitContainer(reaped.id) == 4)
+            await #expect(throws: LibpodError.containerNotFound("no-such-container")) {
+                try await runtime.waitContainer("no-such-container")
+            }
+        }
+    }
+
+    @Test func aRemovalCutShortCanBeFinished() throws {
+        // A daemon killed in the middle of a removal may leave the record with its storage
+        // directory already deleted; removing it again must not trip over the missing
+        // directory (CI caught this as "creating .../mountcount.tmp-...: No such file").
+        let scratch = ScratchDirectories()
+        defer { scratch.remove() }
+        let storage = ContainerStorage(root: scratch.staticDir + "/containers", driver: .overlay)
+        try storage.create("cut-short")
+        try FileSystem.removeTree(storage.directory("cut-short"))
+        try storage.remove("cut-short")
+        #expect(!FileSystem.exists(storage.directory("cut-short")))
+    }
+
+    /// Newer kernels show the option as `fsync=volatile`.
+    static func isVolatile(_ path: String) -> Bool {
+        superOptions(of: path).contains { $0 == "volatile" || $0 == "fsync=volatile" }
+    }
+
+    /// The file system's own options of the mount at `path` (overlay's lowerdir,
+    /// volatile, ...), from the mount table; empty when nothing is mounted there.
+    static func superOptions(of path: String) -> [String] {
+        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4] == path, let separator = fields.firstIndex(of: "-"),
+                fields.index(separator, offsetBy: 3) < fields.endIndex
+            else { continue }
+            return fields[fields.index(separator, offsetBy: 3)].split(separator: ",").map(String.init)
+        }
+        return []
+    }
+
     @Test func theVfsDriverCopiesTheImage() async throws {
         try await withContainerRuntime(.crun, storageDriver: .vfs) { runtime, _ in
             let container = try await runtime.createContainer(busybox(["/bin/sh", "-c", "echo changed > /bin/note; cat /bin/note"], name: "v"))

@@ -82,9 +82,14 @@ let idC = "cccc" + String(repeating: "2", count: 60)
         state.exitCode = 3
         try await store.save(state, id: idA)
         #expect(try await store.container(id: idA).state == state)
-        try await store.remove(id: idA)
+        #expect(try await store.exitCode(ofRemoved: idA) == nil, "not removed yet")
+        try await store.remove(id: idA, exitCode: 3)
         await #expect(throws: LibpodError.containerNotFound(idA)) { try await store.container(id: idA) }
-        await #expect(throws: LibpodError.containerNotFound(idA)) { try await store.remove(id: idA) }
+        await #expect(throws: LibpodError.containerNotFound(idA)) { try await store.remove(id: idA, exitCode: nil) }
+        #expect(try await store.exitCode(ofRemoved: idA) == 3, "the exit code outlives the container")
+        try await store.add(sampleContainer(idB, "never-ran"))
+        try await store.remove(id: idB, exitCode: nil)
+        #expect(try await store.exitCode(ofRemoved: idB) == nil, "no exit, no code")
         #expect(try await !store.nameInUse("web"), "the name is free again")
         await store.close()
         await #expect(throws: LibpodError.runtimeStopped) { try await store.containers() }

@@ -138,7 +138,8 @@ extension Runtime {
         if container.state.status == .stopped { try await cleanup(&container) }
         let id = container.id
         let image = try images.image(container.config.imageID)
-        let rootfs = try storage.mount(id, layers: try images.layerDirectories(of: image)) { layers, target throws(LibpodError) in
+        let layers = try images.layerDirectories(of: image)
+        let rootfs = try storage.mount(id, layers: layers, volatile: container.config.autoRemove) { layers, target throws(LibpodError) in
             try images.copyLayers(layers, into: target)
         }
         container.state.mountPoint = rootfs
@@ -330,13 +331,28 @@ extension Runtime {
     /// podman wait: returns the exit code once the container's process has exited.
     /// Driven by conmon's exit file (inotify), so it returns as soon as the file is
     /// written; `pollInterval` bounds how long it goes without also checking the state
-    /// (a conmon killed before writing the file is noticed that way).
+    /// (a conmon killed before writing the file is noticed that way). A container removed
+    /// after it exited (one created to be removed on exit) is answered from the exit codes
+    /// the state keeps for a while, by full ID.
     public func waitContainer(_ idOrName: String, pollInterval: Duration = .seconds(1)) async throws(LibpodError) -> Int32 {
-        let id = try await state.lookupID(idOrName)
+        let id: String
+        do {
+            id = try await state.lookupID(idOrName)
+        } catch .containerNotFound(let name) {
+            if let code = try await state.exitCode(ofRemoved: idOrName) { return code }
+            throw .containerNotFound(name)
+        }
         while true {
-            let container = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container in
-                try await sync(&container)
-                return container
+            let container: Container
+            do {
+                container = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container in
+                    try await sync(&container)
+                    return container
+                }
+            } catch .containerNotFound(let name) {
+                // Removed meanwhile (by its own --rm, or by someone else).
+                if let code = try await state.exitCode(ofRemoved: id) { return code }
+                throw .containerNotFound(name)
             }
             if [.exited, .stopped].contains(container.state.status) {
                 if container.config.autoRemove { try? await removeContainer(id, force: false) }
@@ -376,6 +392,7 @@ extension Runtime {
             let runtime = ociCommand(for: container)
             let needsDelete = ![.exited, .configured].contains(container.state.status)
                 || FileSystem.exists("\(runtime.stateRoot)/\(id)")
+            let exitCode = container.state.status == .exited ? container.state.exitCode : nil
             container.state.status = .removing
             try await state.save(container.state, id: id)
             if needsDelete { try await runtime.delete(id, force: true) }
@@ -384,7 +401,7 @@ extension Runtime {
             try FileSystem.removeTree(runDirectory(id))
             try FileSystem.removeTree("\(paths.socketDir)/\(id)")
             try FileSystem.removeFile(exitWatcher.exitFile(id))
-            try await state.remove(id: id)
+            try await state.remove(id: id, exitCode: exitCode)
             locks.retire(lock)
             try? events.append(Event(type: .container, status: "remove", id: id, name: container.name))
         } catch {

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A state store held in this process only: for tests, and for runtimes configured with
@@ -8,6 +9,8 @@ public final class InMemoryStateStore: StateStore {
 
     private struct Storage: ~Copyable {
         var containers: [String: Container] = [:]
+        /// Exit codes of removed containers and when they were removed.
+        var removedExitCodes: [String: (code: Int32, removedAt: Date)] = [:]
         var order: [String] = []
         var closed = false
     }
@@ -66,11 +69,20 @@ public final class InMemoryStateStore: StateStore {
         }
     }
 
-    public func remove(id: String) async throws(LibpodError) {
+    public func remove(id: String, exitCode: Int32?) async throws(LibpodError) {
         try withStorage { storage throws(LibpodError) in
             guard let container = storage.containers[id], visible(container) else { throw .containerNotFound(id) }
             storage.containers[id] = nil
             storage.order.removeAll { $0 == id }
+            let now = Date()
+            storage.removedExitCodes = storage.removedExitCodes.filter { now.timeIntervalSince($0.value.removedAt) < exitCodeRetention }
+            if let exitCode { storage.removedExitCodes[id] = (exitCode, now) }
+        }
+    }
+
+    public func exitCode(ofRemoved id: String) async throws(LibpodError) -> Int32? {
+        try withStorage { storage in
+            storage.removedExitCodes[id].flatMap { Date().timeIntervalSince($0.removedAt) < exitCodeRetention ? $0.code : nil }
         }
     }
 

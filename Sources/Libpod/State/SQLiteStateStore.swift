@@ -8,7 +8,7 @@ import Synchronization
 /// runtime state is plain columns, so listing a thousand containers decodes no JSON
 /// but the configs this process has not seen yet.
 public final class SQLiteStateStore: StateStore {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public let namespace: String
     public let path: String
@@ -103,6 +103,16 @@ public final class SQLiteStateStore: StateStore {
                         config BLOB NOT NULL);
                     """)
         }
+        // v2: exit codes outlive their containers for a while (podman's exit code table).
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE removedExitCodes (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        exitCode INTEGER NOT NULL,
+                        removedAt REAL NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -120,6 +130,9 @@ public final class SQLiteStateStore: StateStore {
         let version: Int = row["schemaVersion"]
         guard version <= schemaVersion else {
             throw LibpodError.system("the state database \(path) has schema \(version), newer than this Podlink's \(schemaVersion); upgrade Podlink")
+        }
+        if version < schemaVersion {
+            try db.execute(sql: "UPDATE dbConfig SET schemaVersion = ? WHERE id = 1", arguments: [schemaVersion])
         }
         for (key, mine, theirs) in [
             ("static_dir", paths.staticDir, stored.staticDir), ("tmp_dir", paths.tmpDir, stored.tmpDir),
@@ -313,15 +326,29 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func remove(id: String) async throws(LibpodError) {
+    public func remove(id: String, exitCode: Int32?) async throws(LibpodError) {
         let clause = namespaceClause
         let arguments = namespaceArguments
         try await write { db in
             try db.execute(sql: "DELETE FROM containers WHERE id IN (SELECT c.id FROM containers c WHERE c.id = ?" + clause + ")",
                 arguments: [id] + arguments)
             guard db.changesCount == 1 else { throw LibpodError.containerNotFound(id) }
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: "DELETE FROM removedExitCodes WHERE removedAt < ?", arguments: [now - exitCodeRetention])
+            if let exitCode {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO removedExitCodes VALUES (?, ?, ?)", arguments: [id, exitCode, now])
+            }
         }
         configCache.withLock { $0[id] = nil }
+    }
+
+    public func exitCode(ofRemoved id: String) async throws(LibpodError) -> Int32? {
+        try read { db in
+            try Int32.fetchOne(
+                db, sql: "SELECT exitCode FROM removedExitCodes WHERE id = ? AND removedAt >= ?",
+                arguments: [id, Date().timeIntervalSince1970 - exitCodeRetention])
+        }
     }
 
     public func nameInUse(_ name: String) async throws(LibpodError) -> Bool {

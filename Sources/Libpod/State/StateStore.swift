@@ -19,8 +19,12 @@ public protocol StateStore: Sendable {
     func containers() async throws(LibpodError) -> [Container]
     /// Replaces the runtime state of a container.
     func save(_ state: ContainerState, id: String) async throws(LibpodError)
-    /// Removes a container and its state.
-    func remove(id: String) async throws(LibpodError)
+    /// Removes a container and its state. With `exitCode` (a container that had exited),
+    /// the code is kept for `exitCodeRetention` after the container is gone, as podman
+    /// keeps it: a client waiting for a container removed on exit still learns how it ended.
+    func remove(id: String, exitCode: Int32?) async throws(LibpodError)
+    /// The exit code of a container removed less than `exitCodeRetention` ago, by full ID.
+    func exitCode(ofRemoved id: String) async throws(LibpodError) -> Int32?
     /// Whether any container (in any namespace) has this name.
     func nameInUse(_ name: String) async throws(LibpodError) -> Bool
     /// podman's state.Refresh: every container's state reset as after a reboot, in one
@@ -29,6 +33,9 @@ public protocol StateStore: Sendable {
     /// Closes the store; later calls fail.
     func close() async
 }
+
+/// How long the exit code of a removed container is kept (podman: five minutes).
+let exitCodeRetention: Double = 300
 
 /// Shared by the stores: podman's lookup rules over a set of (id, name) pairs.
 enum ContainerLookup {
