@@ -64,6 +64,22 @@ enum DaemonBenchmarks {
                 precondition(code == 0)
             }
         }
+        if ProcessInfo.processInfo.environment["PODLINK_BENCH_PHASES"] != nil {
+            let clock = ContinuousClock()
+            for removeWhenDone in [true, false, true, false] {
+                var phases: [String: Duration] = [:]
+                for _ in 0..<40 {
+                    var options = PodmanClient.CreateOptions()
+                    options.removeWhenDone = removeWhenDone
+                    var id = ""
+                    phases["1 create", default: .zero] += try await clock.measure { id = try await client.create(image: "busybox", command: ["/bin/true"], options: options) }
+                    phases["2 start", default: .zero] += try await clock.measure { try await client.start(id) }
+                    phases["3 wait", default: .zero] += try await clock.measure { _ = try await client.wait(id) }
+                    phases["4 remove", default: .zero] += await clock.measure { try? await client.remove(id, force: true) }
+                }
+                print("  phases, removeWhenDone \(removeWhenDone): " + phases.sorted { $0.key < $1.key }.map { "\($0.key) \(($0.value / 40).components.attoseconds / 1_000_000_000_000) µs" }.joined(separator: ", "))
+            }
+        }
         let kept = try await harness.measureAsync("PodmanClient create/start/wait/rm (durable writable layer)") {
             for _ in 0..<rounds {
                 let id = try await client.create(image: "busybox", command: ["/bin/true"])
