@@ -24,6 +24,40 @@ struct StringCodecTests {
         #expect(try jsonText(value) == expected)
     }
 
+    /// The writer looks at eight bytes at a time: every ASCII byte, at every position of
+    /// a 19-byte string (two whole words and a tail), beside plain and non-ASCII
+    /// neighbours, must come out as a byte-by-byte escaper writes it.
+    @Test("the writer escapes every byte at every position of the word scan")
+    func escapesAtEveryPosition() throws {
+        func reference(_ value: String) -> String {
+            var out = "\""
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        for filler in ["abcdefghijklmnopqrs", "é日本語😀abcdefghij"] {
+            let base = Array(filler.unicodeScalars)
+            for byte in 0..<0x80 {
+                for position in 0..<base.count {
+                    var scalars = base
+                    scalars[position] = UnicodeScalar(UInt8(byte))
+                    var value = ""
+                    value.unicodeScalars.append(contentsOf: scalars)
+                    #expect(try jsonText(value) == reference(value), "byte 0x\(String(byte, radix: 16)) at \(position) in \(filler)")
+                }
+            }
+        }
+    }
+
     @Test(
         "every written string reads back unchanged",
         arguments: [

@@ -254,7 +254,7 @@ struct JSONParser: ~Copyable {
         let start = position + 1
         var index = start
         while true {
-            index = skipPlainASCII(from: index)
+            index = JSONByteScan.firstSpecial(input, from: index, end: end, stoppingAtNonASCII: true)
             guard index < end else { throw failure("unterminated string", at: start - 1) }
             let byte = input[index]
             if byte == UInt8(ascii: "\"") {
@@ -269,34 +269,6 @@ struct JSONParser: ~Copyable {
             if byte < 0x20 { throw failure("a control character (byte 0x\(hex(byte))) inside a string must be escaped", at: index) }
             index = try skipUTF8Sequence(at: index)
         }
-    }
-
-    /// The index of the first byte at or after `index` that is a quote, a backslash, a
-    /// control character or not ASCII; `end` if none. Eight bytes at a time.
-    @inline(__always)
-    private func skipPlainASCII(from index: Int) -> Int {
-        var index = index
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while end - index >= 8 {
-            let word = UInt64(littleEndian: UnsafeRawPointer(input + index).loadUnaligned(as: UInt64.self))
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            // A byte is flagged when it is zero after the XOR (a quote or backslash), below
-            // 0x20, or has its high bit set. Only the lowest flag is exact, which is all we use.
-            let flags =
-                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-                | word
-            let special = flags & highs
-            if special != 0 { return index + special.trailingZeroBitCount / 8 }
-            index += 8
-        }
-        while index < end {
-            let byte = input[index]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return index }
-            index += 1
-        }
-        return end
     }
 
     /// Checks the UTF-8 sequence that starts at `index` (a byte of 0x80 or more) and

@@ -138,30 +138,36 @@ public struct JSONWriter: Sendable {
         storage.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress else { return }
+            // Runs without anything to escape are copied whole; bytes >= 0x80 are part of
+            // valid UTF-8 (a String guarantees it) and pass through.
             var start = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                // Bytes >= 0x80 are part of valid UTF-8 (a String guarantees it) and pass through.
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if start < index { storage.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index])) }
-                start = index + 1
-                storage.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""): storage.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): storage.append(UInt8(ascii: "\\"))
-                case UInt8(ascii: "\n"): storage.append(UInt8(ascii: "n"))
-                case UInt8(ascii: "\r"): storage.append(UInt8(ascii: "r"))
-                case UInt8(ascii: "\t"): storage.append(UInt8(ascii: "t"))
-                default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    storage.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    storage.append(hex[Int(byte >> 4)])
-                    storage.append(hex[Int(byte & 0xF)])
-                }
+            while true {
+                let special = JSONByteScan.firstSpecial(base, from: start, end: utf8.count, stoppingAtNonASCII: false)
+                if start < special { storage.append(contentsOf: UnsafeBufferPointer(start: base + start, count: special - start)) }
+                guard special < utf8.count else { break }
+                appendEscape(of: base[special])
+                start = special + 1
             }
-            if start < utf8.count { storage.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count])) }
         }
         storage.append(UInt8(ascii: "\""))
+    }
+
+    @usableFromInline
+    mutating func appendEscape(of byte: UInt8) {
+        storage.append(UInt8(ascii: "\\"))
+        switch byte {
+        case UInt8(ascii: "\""): storage.append(UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): storage.append(UInt8(ascii: "\\"))
+        case UInt8(ascii: "\n"): storage.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"): storage.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\t"): storage.append(UInt8(ascii: "t"))
+        default:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            storage.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+            storage.append(hex[Int(byte >> 4)])
+            storage.append(hex[Int(byte & 0xF)])
+        }
     }
 
     /// Appends the NUL byte that ends a varlink message. The next value starts a new
