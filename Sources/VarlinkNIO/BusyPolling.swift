@@ -28,21 +28,20 @@ struct BusyPolling {
     let statistics: BusyPollingStatistics
 
     /// Polls `descriptor` without sleeping until it has something to read (a call or a
-    /// hang-up) or the window has passed. Returns whether the client came back in time.
-    func poll(_ descriptor: CInt) -> Bool {
+    /// hang-up) or the window has passed; the statistics count which came first.
+    func poll(_ descriptor: CInt) {
         let deadline = ContinuousClock.now + window
         var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         repeat {
             if Glibc.poll(&entry, 1, 0) != 0 {
                 statistics.answered.add(1, ordering: .relaxed)
-                return true
+                return
             }
             // The client may be waiting for this very CPU (the kernel tends to wake it
             // next to the thread that wrote to it): let it run.
             sched_yield()
         } while ContinuousClock.now < deadline
         statistics.timedOut.add(1, ordering: .relaxed)
-        return false
     }
 }
 

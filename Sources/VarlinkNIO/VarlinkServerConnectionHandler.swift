@@ -233,7 +233,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         else { return }
         switch descriptor {
         case .found(let descriptor):
-            _ = busyPolling.poll(descriptor)
+            busyPolling.poll(descriptor)
         case .notYet:
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             ChannelDescriptor.find(for: context.channel) { found in

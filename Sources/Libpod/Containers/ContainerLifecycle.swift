@@ -138,8 +138,8 @@ extension Runtime {
         if container.state.status == .stopped { try await cleanup(&container) }
         let id = container.id
         let image = try images.image(container.config.imageID)
-        let layers = try images.layerDirectories(of: image)
-        let rootfs = try storage.mount(id, layers: layers, volatile: container.config.autoRemove) { layers, target throws(LibpodError) in
+        let rootfs = try storage.mount(id, layers: try images.layerDirectories(of: image), volatile: container.config.autoRemove) {
+            layers, target throws(LibpodError) in
             try images.copyLayers(layers, into: target)
         }
         container.state.mountPoint = rootfs
@@ -335,31 +335,26 @@ extension Runtime {
     /// after it exited (one created to be removed on exit) is answered from the exit codes
     /// the state keeps for a while, by full ID.
     public func waitContainer(_ idOrName: String, pollInterval: Duration = .seconds(1)) async throws(LibpodError) -> Int32 {
-        let id: String
-        do {
+        // The full ID once known: a container removed meanwhile (by its own --rm, or by
+        // someone else) is looked up by it among the kept exit codes.
+        var id = idOrName
+        do throws(LibpodError) {
             id = try await state.lookupID(idOrName)
-        } catch .containerNotFound(let name) {
-            if let code = try await state.exitCode(ofRemoved: idOrName) { return code }
-            throw .containerNotFound(name)
-        }
-        while true {
-            let container: Container
-            do {
-                container = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container in
+            while true {
+                let container = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container in
                     try await sync(&container)
                     return container
                 }
-            } catch .containerNotFound(let name) {
-                // Removed meanwhile (by its own --rm, or by someone else).
-                if let code = try await state.exitCode(ofRemoved: id) { return code }
-                throw .containerNotFound(name)
+                if [.exited, .stopped].contains(container.state.status) {
+                    if container.config.autoRemove { try? await removeContainer(id, force: false) }
+                    return container.state.exitCode
+                }
+                _ = await exitWatcher.waitForExitFile(id, timeout: pollInterval)
+                if Task.isCancelled { throw .system("waiting for container \(id.prefix(12)) was cancelled") }
             }
-            if [.exited, .stopped].contains(container.state.status) {
-                if container.config.autoRemove { try? await removeContainer(id, force: false) }
-                return container.state.exitCode
-            }
-            _ = await exitWatcher.waitForExitFile(id, timeout: pollInterval)
-            if Task.isCancelled { throw .system("waiting for container \(id.prefix(12)) was cancelled") }
+        } catch .containerNotFound(let name) {
+            if let code = try await state.exitCode(ofRemoved: id) { return code }
+            throw .containerNotFound(name)
         }
     }
 
