@@ -15,6 +15,19 @@ let root: URL = {
 }()
 
 do {
+    // `rpc-load sequential|pipelined|concurrent SOCKET`: the RPC benchmark's load alone,
+    // against any varlink server, for a profiler attached to that server.
+    if arguments.first == "rpc-load" {
+        let rest = Array(arguments.dropFirst())
+        guard rest.count == 2 else { throw BenchmarkError("usage: podlink-bench rpc-load sequential|pipelined|concurrent SOCKET") }
+        switch rest[0] {
+        case "sequential": print(String(format: "%.0f calls/s", try RPCBenchmarks.sequential(path: rest[1], calls: 100_000).0))
+        case "pipelined": print(String(format: "%.0f calls/s", try RPCBenchmarks.pipelined(path: rest[1], calls: 1_000_000)))
+        case "concurrent": print(String(format: "%.0f calls/s", RPCBenchmarks.concurrent(path: rest[1], connections: 64, callsEach: 10_000).0))
+        default: throw BenchmarkError("rpc-load: \"\(rest[0])\" is not sequential, pipelined or concurrent")
+        }
+        exit(0)
+    }
     if selected.contains("all") || selected.contains("idl") { try IDLBenchmarks.run(&harness, root: root) }
     if selected.contains("all") || selected.contains("codec") { try CodecBenchmarks.run(&harness) }
     if selected.contains("decode-loop") { try CodecBenchmarks.decodeLoop() }
