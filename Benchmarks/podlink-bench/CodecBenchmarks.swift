@@ -1,6 +1,6 @@
 import Foundation
 import JanssonOracle
-import PodmanV1Interfaces
+import PodlinkInterfaces
 import Varlink
 
 /// Decoding and encoding an io.podman ListContainers reply of 20 containers: generated

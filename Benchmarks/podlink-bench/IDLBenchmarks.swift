@@ -5,9 +5,9 @@ import VarlinkIDL
 /// The whole generator pipeline on podman's largest interface file.
 enum IDLBenchmarks {
     static func run(_ harness: inout Harness, root: URL) throws {
-        print("IDL: io.podman v1.9.3 (\(root.path)/Tests/PodmanV1Interfaces/io.podman.varlink)")
+        print("IDL: io.podman v1.9.3 (\(root.path)/Tests/Fixtures/io.podman-v1.9.3.varlink)")
         let source = try String(
-            contentsOf: root.appending(path: "Tests/PodmanV1Interfaces/io.podman.varlink"),
+            contentsOf: root.appending(path: "Tests/Fixtures/io.podman-v1.9.3.varlink"),
             encoding: .utf8
         )
         harness.measure("parse + resolve") {

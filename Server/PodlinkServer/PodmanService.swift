@@ -13,6 +13,11 @@ public struct PodmanService: IoPodman.ServiceProtocol {
         self.runtime = runtime
     }
 
+    /// io.podman's clients were written against podman's Go service, which read an
+    /// absent field as its zero value and ignored unknown ones (python-podman 1.6 leaves
+    /// out fields newer interfaces added; podman-remote sends only the flags given).
+    public var parameterDecoding: JSONDecodingMode { .goCompatible }
+
     // MARK: - System
 
     public func getVersion(_ parameters: IoPodman.Methods.GetVersion.Parameters, call: VarlinkCall<IoPodman.Methods.GetVersion.Reply>) async throws -> IoPodman.Methods.GetVersion.Reply {

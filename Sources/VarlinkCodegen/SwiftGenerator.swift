@@ -218,6 +218,7 @@ private struct Emitter {
             }
             w.line()
             w.line("\(access) static var varlinkTypeName: Swift.String { \(stringLiteral(s.varlinkTypeName)) }")
+            w.line("\(access) static var absentFieldValue: Self? { Self.zeroFilledStruct() }")
 
             for nested in s.nested {
                 w.line()
@@ -272,6 +273,8 @@ private struct Emitter {
             }
             w.line()
             w.line("\(access) static var varlinkTypeName: Swift.String { \(stringLiteral(e.varlinkTypeName)) }")
+            w.line("/// Go's zero value of an enum is the empty string.")
+            w.line("\(access) static var absentFieldValue: Self? { .\(e.fallbackCase)(\"\") }")
         }
     }
 
@@ -285,8 +288,12 @@ private struct Emitter {
             w.line("/// A method returns its (last) reply; a streaming method first sends the others with")
             w.line("/// `call.sendContinues(_:)`. Throwing one of the interface's errors sends it as the reply.")
             w.block("\(access) protocol ServiceProtocol: Swift.Sendable {") { w in
-                for (index, method) in methods.enumerated() {
-                    if index > 0 { w.line() }
+                w.line("/// How calls' parameters are read: `.strict` (the default, as UAPI.20 asks) or")
+                w.line("/// `.goCompatible` for clients written against a Go service, which send absent")
+                w.line("/// fields for zero values and fields a newer interface does not know.")
+                w.line("var parameterDecoding: Varlink.JSONDecodingMode { get }")
+                for method in methods {
+                    w.line()
                     w.doc(method.doc)
                     w.line("func \(signature(method))")
                 }
@@ -294,6 +301,8 @@ private struct Emitter {
         }
         writer.line()
         writer.block("extension \(namespace).ServiceProtocol {") { w in
+            w.line("\(access) var parameterDecoding: Varlink.JSONDecodingMode { .strict }")
+            w.line()
             for method in methods {
                 w.block("\(access) func \(signature(method)) {") { w in
                     w.line(
@@ -304,7 +313,8 @@ private struct Emitter {
             }
             w.line("/// This implementation as an interface a `VarlinkService` can serve.")
             w.block("\(access) var varlinkInterface: Varlink.VarlinkInterface {") { w in
-                w.block("Varlink.VarlinkInterface(", closing: ")") { w in
+                if !methods.isEmpty { w.line("let decoding = self.parameterDecoding") }
+                w.block("\(methods.isEmpty ? "" : "return ")Varlink.VarlinkInterface(", closing: ")") { w in
                     w.line("name: \(namespace).interfaceName,")
                     w.line("description: \(namespace).interfaceDescription,")
                     if methods.isEmpty {
@@ -316,7 +326,7 @@ private struct Emitter {
                             let swiftName = SwiftNaming.escaped(SwiftNaming.lowerCamelCase(method.name))
                             w.block("\(stringLiteral(method.name)): { call, sink in", closing: "},") { w in
                                 w.line(
-                                    "try await Varlink.VarlinkInterface.serve(\(namespace).Methods.\(method.name).self, call, sink) {"
+                                    "try await Varlink.VarlinkInterface.serve(\(namespace).Methods.\(method.name).self, call, sink, decoding: decoding) {"
                                 )
                                 w.line("    try await self.\(swiftName)($0, call: $1)")
                                 w.line("}")

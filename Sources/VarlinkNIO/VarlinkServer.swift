@@ -89,7 +89,6 @@ public final class VarlinkServer: Sendable {
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(descriptor) { channel in self.initializeConnection(channel) }
             onReady()
-            register(connection)
             try? await connection.closeFuture.get()
             return
         }
@@ -110,9 +109,10 @@ public final class VarlinkServer: Sendable {
                     group.addTask { await self.watchIdle(idleTimeout) }
                 }
                 try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        self.register(connection)
-                    }
+                    // Connections are registered as they are set up (initializeConnection):
+                    // one accepted just before the listener closed may never be yielded
+                    // here, and must still be closed with the others.
+                    for try await _ in inbound {}
                 }
                 // No longer accepting: give open calls their grace period, then close.
                 group.addTask { await self.closeConnectionsAfterGracePeriod() }
@@ -217,6 +217,7 @@ public final class VarlinkServer: Sendable {
                     connectionsOnLoop: connectionsOnLoop
                 )
             )
+            self.register(channel)
             return channel
         }
     }

@@ -7,7 +7,7 @@ import Testing
 struct IDLToolTests {
     static let interfaceFiles = [
         "interfaces/org.varlink.certification.varlink",
-        "Tests/PodmanV1Interfaces/io.podman.varlink",
+        "Tests/Fixtures/io.podman-v1.9.3.varlink",
         "Tests/VarlinkNIOTests/org.podlink.test.varlink",
     ]
 

@@ -1,5 +1,5 @@
 import PodlinkInterfaces
-import PodmanV1Interfaces
+import PodlinkInterfaces
 import Testing
 import Varlink
 import VarlinkCertification

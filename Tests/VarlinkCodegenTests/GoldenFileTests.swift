@@ -9,7 +9,7 @@ import VarlinkIDL
 @Suite struct GoldenFileTests {
     static let cases: [(interface: String, golden: String)] = [
         ("interfaces/org.varlink.certification.varlink", "org.varlink.certification.swift"),
-        ("Tests/PodmanV1Interfaces/io.podman.varlink", "io.podman-v1.9.3.swift"),
+        ("Tests/Fixtures/io.podman-v1.9.3.varlink", "io.podman-v1.9.3.swift"),
     ]
 
     @Test(arguments: cases)

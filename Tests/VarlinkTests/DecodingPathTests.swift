@@ -15,7 +15,7 @@ struct DecodingPathTests {
         )
         let text = try jsonText(value)
         #expect(try decode(CreateParameters.self, text) == value)
-        #expect(try decode(CreateParameters.self, text, strict: false) == value)
+        #expect(try decode(CreateParameters.self, text, mode: .lenient) == value)
     }
 
     @Test(
@@ -40,7 +40,7 @@ struct DecodingPathTests {
         let strict = try #require(try decodingError(CreateParameters.self, text))
         #expect(strict.description == expected)
         // Lenient mode forgives unknown fields, never wrong types.
-        let lenient = try #require(try decodingError(CreateParameters.self, text, strict: false))
+        let lenient = try #require(try decodingError(CreateParameters.self, text, mode: .lenient))
         #expect(lenient == strict)
     }
 
@@ -81,7 +81,7 @@ struct DecodingPathTests {
         let error = try #require(try decodingError(CreateParameters.self, text))
         #expect(error.description == expected)
         #expect(error.reason == .unknownField)
-        let lenient = try decode(CreateParameters.self, text, strict: false)
+        let lenient = try decode(CreateParameters.self, text, mode: .lenient)
         #expect(lenient.create.name == "a")
     }
 
@@ -149,7 +149,7 @@ struct SetAndEmptyTests {
         let text = #"{"a":{},"b":{"x":1}}"#
         let error = try #require(try decodingError(Set<String>.self, text))
         #expect(error.description == "b: expected (), got object with 1 fields")
-        #expect(try decode(Set<String>.self, text, strict: false) == ["a", "b"])
+        #expect(try decode(Set<String>.self, text, mode: .lenient) == ["a", "b"])
     }
 
     @Test(
@@ -158,7 +158,7 @@ struct SetAndEmptyTests {
     )
     func setValuesNotObjects(text: String, expected: String) throws {
         #expect(try decodingError(Set<String>.self, text)?.description == expected)
-        #expect(try decodingError(Set<String>.self, text, strict: false)?.description == expected)
+        #expect(try decodingError(Set<String>.self, text, mode: .lenient)?.description == expected)
     }
 
     @Test("the empty struct accepts null and {}; strict mode rejects members")
@@ -166,7 +166,7 @@ struct SetAndEmptyTests {
         #expect(try decode(VarlinkEmpty.self, "null") == VarlinkEmpty())
         #expect(try decode(VarlinkEmpty.self, "{}") == VarlinkEmpty())
         #expect(try decodingError(VarlinkEmpty.self, #"{"a":1}"#)?.description == "a: unknown field")
-        #expect(try decode(VarlinkEmpty.self, #"{"a":1}"#, strict: false) == VarlinkEmpty())
+        #expect(try decode(VarlinkEmpty.self, #"{"a":1}"#, mode: .lenient) == VarlinkEmpty())
         #expect(try decodingError(VarlinkEmpty.self, "[]")?.description == "expected object, got array")
         #expect(try jsonText(VarlinkEmpty()) == "{}")
     }

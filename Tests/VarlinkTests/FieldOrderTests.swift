@@ -45,10 +45,10 @@ struct FieldOrderTests {
             chosen += unknown.filter { _ in Bool.random(using: &random) }
             chosen.shuffle(using: &random)
             let text = "{" + chosen.joined(separator: ",") + "}"
-            #expect(try decode(Create.self, text, strict: false) == expected, "\(text)")
+            #expect(try decode(Create.self, text, mode: .lenient) == expected, "\(text)")
             // Strictly, an unknown member is an error, wherever it sits.
             let hasUnknown = chosen.contains { member in unknown.contains(member) }
-            #expect((try decodingError(Create.self, text, strict: true) != nil) == hasUnknown, "\(text)")
+            #expect((try decodingError(Create.self, text, mode: .strict) != nil) == hasUnknown, "\(text)")
         }
     }
 

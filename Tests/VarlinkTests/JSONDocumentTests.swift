@@ -22,7 +22,7 @@ struct JSONDocumentTests {
     func deepButAllowed(depth: Int) throws {
         for bytes in [nestedArrays(depth), nestedObjects(depth)] {
             let document = try JSONDocument(parsing: bytes)
-            let value = try document.decode(JSONValue.self, strict: true)
+            let value = try document.decode(JSONValue.self, mode: .strict)
             // The whole tree converts, down to the innermost empty container.
             var level = 0
             var current: JSONValue? = value
@@ -63,7 +63,7 @@ struct JSONDocumentTests {
     @Test("JSON whitespace around and inside values is accepted")
     func whitespace() throws {
         let document = try JSONDocument(parsing: " \n\t\r{ \"a\" :\n[ 1 ,\t2 ]\r\n, \"b\": { } }\n \t")
-        #expect(try document.decode([String: JSONValue].self, strict: true) == ["a": [1, 2], "b": [:]])
+        #expect(try document.decode([String: JSONValue].self, mode: .strict) == ["a": [1, 2], "b": [:]])
     }
 
     @Test(
@@ -99,7 +99,7 @@ struct JSONDocumentTests {
         let fromSequence = try JSONDocument(parsing: framed.dropLast().reversed().reversed())
         let fromString = try JSONDocument(parsing: #"{"a":[1,2]}"#)
         for document in [fromSlice, fromSequence, fromString] {
-            #expect(try document.decode(JSONValue.self, strict: true) == ["a": [1, 2]])
+            #expect(try document.decode(JSONValue.self, mode: .strict) == ["a": [1, 2]])
         }
     }
 

@@ -118,7 +118,7 @@ struct StringCodecTests {
     func validUTF8() throws {
         let bytes: [UInt8] = utf8(#"[""#) + [0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80] + utf8(#""]"#)
         let document = try JSONDocument(parsing: bytes)
-        #expect(try document.decode([String].self, strict: true) == ["é€😀"])
+        #expect(try document.decode([String].self, mode: .strict) == ["é€😀"])
     }
 
     @Test(

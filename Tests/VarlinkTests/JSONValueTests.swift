@@ -43,7 +43,7 @@ struct JSONValueTests {
         #expect(error.reason == .typeMismatch(expected: "any", found: "null"))
 
         let document = try JSONDocument(parsing: "null", anyTopLevel: true)
-        let value = try withExtendedLifetime(document) { try JSONValue(anyNode: document.rootNode(strict: true)) }
+        let value = try withExtendedLifetime(document) { try JSONValue(anyNode: document.rootNode(mode: .strict)) }
         #expect(value == .null)
 
         #expect(try decode(JSONValue.self, "[null]") == [nil])
@@ -57,7 +57,7 @@ struct JSONValueTests {
         let object: [String: JSONValue] = ["a": .null, "b": [nil], "c": ["d": nil]]
         let text = try jsonText(object)
         #expect(try decode([String: JSONValue].self, text) == object)
-        #expect(try decode([String: JSONValue].self, #"{"a":null}"#, strict: false) == ["a": .null])
+        #expect(try decode([String: JSONValue].self, #"{"a":null}"#, mode: .lenient) == ["a": .null])
         // Other maps still refuse null values.
         #expect(try decodingError([String: String].self, #"{"a":null}"#)?.description == "a: expected string, got null")
     }

@@ -82,7 +82,7 @@ private func check(
         do {
             let document = try JSONDocument(parsing: input, anyTopLevel: anyTopLevel)
             documents.parsed += 1
-            let value = try withExtendedLifetime(document) { try JSONValue(anyNode: document.rootNode(strict: true)) }
+            let value = try withExtendedLifetime(document) { try JSONValue(anyNode: document.rootNode(mode: .strict)) }
             if !anyTopLevel, case .object = value {} else if !anyTopLevel, case .array = value {} else if !anyTopLevel {
                 problems.append("a message-level document parsed to a scalar")
             }

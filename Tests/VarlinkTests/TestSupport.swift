@@ -6,16 +6,16 @@ import Varlink
 func utf8(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// Parses `text` as any JSON value (scalars included) and decodes it as `T`.
-func decode<T: VarlinkDecodable>(_ type: T.Type, _ text: String, strict: Bool = true) throws -> T {
+func decode<T: VarlinkDecodable>(_ type: T.Type, _ text: String, mode: JSONDecodingMode = .strict) throws -> T {
     let document = try JSONDocument(parsing: text, anyTopLevel: true)
-    return try document.decode(T.self, strict: strict)
+    return try document.decode(T.self, mode: mode)
 }
 
 /// The decoding error `text` produces as `T`, or nil when it decodes (syntax errors trap the test).
-func decodingError<T: VarlinkDecodable>(_ type: T.Type, _ text: String, strict: Bool = true) throws -> JSONDecodingError? {
+func decodingError<T: VarlinkDecodable>(_ type: T.Type, _ text: String, mode: JSONDecodingMode = .strict) throws -> JSONDecodingError? {
     let document = try JSONDocument(parsing: text, anyTopLevel: true)
     do {
-        _ = try document.decode(T.self, strict: strict)
+        _ = try document.decode(T.self, mode: mode)
         return nil
     } catch {
         return error
@@ -75,7 +75,7 @@ func disagreementWithJansson(_ input: [UInt8], anyTopLevel: Bool) -> String? {
     do {
         let document = try JSONDocument(parsing: input, anyTopLevel: anyTopLevel)
         // Every parsed node has a JSONValue case, so the conversion cannot fail.
-        ours = .success(withExtendedLifetime(document) { (try? JSONValue(anyNode: document.rootNode(strict: false))) ?? .null })
+        ours = .success(withExtendedLifetime(document) { (try? JSONValue(anyNode: document.rootNode(mode: .lenient))) ?? .null })
     } catch {
         ours = .failure(error)
     }

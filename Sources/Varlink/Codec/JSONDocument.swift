@@ -71,15 +71,15 @@ public final class JSONDocument: @unchecked Sendable {
     /// The top-level value. It is valid only while this document is alive: keep the
     /// document referenced for as long as the node (or anything read from it) is in use.
     @inlinable
-    public func rootNode(strict: Bool) -> JSONNode {
-        JSONNode(document: self, index: 0, strict: strict)
+    public func rootNode(mode: JSONDecodingMode) -> JSONNode {
+        JSONNode(document: self, index: 0, mode: mode)
     }
 
     /// Decodes the top-level value as `T`.
     @inlinable
-    public func decode<T: VarlinkDecodable>(_ type: T.Type = T.self, strict: Bool) throws(JSONDecodingError) -> T {
+    public func decode<T: VarlinkDecodable>(_ type: T.Type = T.self, mode: JSONDecodingMode) throws(JSONDecodingError) -> T {
         try withExtendedLifetime(self) { () throws(JSONDecodingError) -> T in
-            try T(json: rootNode(strict: strict))
+            try T(json: rootNode(mode: mode))
         }
     }
 }

@@ -3,19 +3,28 @@
 /// A node is an index into the document's tape and does not keep the document alive
 /// (that would cost a reference count per field read): it is valid only while the
 /// document is, and generated code reads a message inside the scope that holds it.
-/// It also carries the decoding mode: `strict` (a server reading calls: unknown fields
-/// and unknown enum values are errors) or lenient (a client reading replies: they are
-/// ignored or kept).
+/// It also carries the decoding mode (`JSONDecodingMode`), which every node read from
+/// it inherits.
 public struct JSONNode {
     @usableFromInline unowned(unsafe) let document: JSONDocument
     @usableFromInline let index: Int
-    public let strict: Bool
+    public let mode: JSONDecodingMode
 
     @inlinable
-    init(document: JSONDocument, index: Int, strict: Bool) {
+    init(document: JSONDocument, index: Int, mode: JSONDecodingMode) {
         self.document = document
         self.index = index
-        self.strict = strict
+        self.mode = mode
+    }
+
+    /// Unknown fields and unknown enum values are errors.
+    @inlinable
+    public var strict: Bool { mode == .strict }
+
+    /// The same value, read under another mode.
+    @inlinable
+    public func reading(as mode: JSONDecodingMode) -> JSONNode {
+        JSONNode(document: document, index: index, mode: mode)
     }
 
     public enum Kind: String, Sendable {
@@ -119,7 +128,7 @@ public struct JSONNode {
         let count = try arrayCount()
         var current = index + 1
         for position in 0..<count {
-            try body(position, JSONNode(document: document, index: current, strict: strict))
+            try body(position, JSONNode(document: document, index: current, mode: mode))
             current = nextIndex(after: current)
         }
     }
@@ -131,7 +140,7 @@ public struct JSONNode {
         precondition(entry.tag == .array && index >= 0 && index < Int(entry.count), "element \(index) is not in the array")
         var current = self.index + 1
         for _ in 0..<index { current = nextIndex(after: current) }
-        return JSONNode(document: document, index: current, strict: strict)
+        return JSONNode(document: document, index: current, mode: mode)
     }
 
     // MARK: Objects
@@ -152,7 +161,7 @@ public struct JSONNode {
         for _ in 0..<count {
             let name = String(decoding: stringBytes(document.entries[key]).unsafelyUnwrapped, as: UTF8.self)
             do {
-                try body(name, JSONNode(document: document, index: key + 1, strict: strict))
+                try body(name, JSONNode(document: document, index: key + 1, mode: mode))
             } catch {
                 throw error.within(.key(name))
             }
@@ -182,7 +191,7 @@ public struct JSONNode {
         return key.withUTF8 { name in
             var current = index + 1
             for _ in 0..<Int(entry.count) {
-                if keyMatches(current, name) { return JSONNode(document: document, index: current + 1, strict: strict) }
+                if keyMatches(current, name) { return JSONNode(document: document, index: current + 1, mode: mode) }
                 current = nextIndex(after: current + 1)
             }
             return nil
@@ -219,19 +228,21 @@ public struct StructReader {
             let value = current + 1
             if node.keyMatches(current, name) {
                 cursor = node.nextIndex(after: value)
-                return JSONNode(document: node.document, index: value, strict: node.strict)
+                return JSONNode(document: node.document, index: value, mode: node.mode)
             }
             current = node.nextIndex(after: value)
         }
         return nil
     }
 
-    /// A field that must be present and not null.
+    /// A field that must be present and not null; in `goCompatible` mode an absent or
+    /// null field is the type's zero value instead (`absentFieldValue`).
     @inlinable
     public mutating func required<T: VarlinkDecodable>(_ key: StaticString, as type: T.Type = T.self)
         throws(JSONDecodingError) -> T
     {
         guard let value = member(key), !value.isNull else {
+            if node.mode == .goCompatible, let zero = T.absentFieldValue { return zero }
             throw JSONDecodingError(.missingField(expected: T.varlinkTypeName), path: [.key(key.description)])
         }
         present += 1
@@ -257,7 +268,8 @@ public struct StructReader {
         }
     }
 
-    /// In strict mode, fails on the first member that is not one of `knownKeys`.
+    /// In strict mode, fails on the first member that is not one of `knownKeys`; the
+    /// other modes ignore unknown members.
     @inlinable
     public func finish(knownKeys: [StaticString]) throws(JSONDecodingError) {
         guard node.strict, present != Int(node.entry.count) else { return }
@@ -267,4 +279,20 @@ public struct StructReader {
             }
         }
     }
+}
+
+/// How a reader treats what the type it decodes does not expect.
+public enum JSONDecodingMode: UInt8, Sendable, Hashable {
+    /// A server reading calls, as UAPI.20 asks: unknown fields and unknown enum values
+    /// are errors, and so is an absent or null field that is not optional.
+    case strict
+    /// A client reading replies: unknown fields are ignored and unknown enum values are
+    /// kept, so a newer service can add both; an absent field that is not optional is
+    /// still an error.
+    case lenient
+    /// What Go's varlink does, and what clients written against a Go service rely on:
+    /// lenient, and an absent or null field takes its type's zero value ("", 0, false,
+    /// [], an empty map, a struct of zero values) instead of failing. A value of the
+    /// wrong type is an error in every mode.
+    case goCompatible
 }

@@ -46,12 +46,13 @@ extension JSONValue: VarlinkDecodable {
     }
 
     public static var varlinkTypeName: String { "any" }
+    public static var absentFieldValue: Self? { .null }
 
     /// Parses JSON text into a value (any top-level value is accepted).
     public init(parsing text: some Collection<UInt8>) throws(JSONSyntaxError) {
         let document = try JSONDocument(parsing: text, anyTopLevel: true)
         // Conversion of a parsed document cannot fail: every node kind has a case.
-        self = withExtendedLifetime(document) { (try? JSONValue(anyNode: document.rootNode(strict: false))) ?? .null }
+        self = withExtendedLifetime(document) { (try? JSONValue(anyNode: document.rootNode(mode: .lenient))) ?? .null }
     }
 
     public init(parsing text: String) throws(JSONSyntaxError) {

@@ -3,6 +3,19 @@ public protocol VarlinkDecodable: Sendable {
     init(json: JSONNode) throws(JSONDecodingError)
     /// The varlink name of the type, for messages ("expected []string, got object").
     static var varlinkTypeName: String { get }
+    /// What an absent or null field of this type reads as in `goCompatible` mode: Go's
+    /// zero value. nil (the default) keeps such a field an error in every mode.
+    static var absentFieldValue: Self? { get }
+}
+
+extension VarlinkDecodable {
+    public static var absentFieldValue: Self? { nil }
+
+    /// This struct with every field absent, read as Go does: each field its zero value.
+    /// Generated structs answer `absentFieldValue` with it.
+    public static func zeroFilledStruct() -> Self? {
+        try? JSONDocument.emptyObject.decode(Self.self, mode: .goCompatible)
+    }
 }
 
 /// A value that generated code can write as JSON.
@@ -27,24 +40,28 @@ extension Bool: VarlinkCodable {
     @inlinable public init(json: JSONNode) throws(JSONDecodingError) { self = try json.bool() }
     @inlinable public func encode(to writer: inout JSONWriter) { writer.bool(self) }
     public static var varlinkTypeName: String { "bool" }
+    public static var absentFieldValue: Self? { false }
 }
 
 extension Int: VarlinkCodable {
     @inlinable public init(json: JSONNode) throws(JSONDecodingError) { self = try json.int() }
     @inlinable public func encode(to writer: inout JSONWriter) { writer.int(self) }
     public static var varlinkTypeName: String { "int" }
+    public static var absentFieldValue: Self? { 0 }
 }
 
 extension Double: VarlinkCodable {
     @inlinable public init(json: JSONNode) throws(JSONDecodingError) { self = try json.double() }
     @inlinable public func encode(to writer: inout JSONWriter) throws(JSONEncodingError) { try writer.double(self) }
     public static var varlinkTypeName: String { "float" }
+    public static var absentFieldValue: Self? { 0 }
 }
 
 extension String: VarlinkCodable {
     @inlinable public init(json: JSONNode) throws(JSONDecodingError) { self = try json.string() }
     @inlinable public func encode(to writer: inout JSONWriter) { writer.string(self) }
     public static var varlinkTypeName: String { "string" }
+    public static var absentFieldValue: Self? { "" }
 }
 
 // MARK: - Containers
@@ -80,6 +97,7 @@ extension Array: VarlinkDecodable where Element: VarlinkDecodable {
         self = elements
     }
     public static var varlinkTypeName: String { "[]" + Element.varlinkTypeName }
+    public static var absentFieldValue: Self? { [] }
 }
 
 extension Array: VarlinkEncodable where Element: VarlinkEncodable {
@@ -110,6 +128,7 @@ extension Dictionary: VarlinkDecodable where Key == String, Value: VarlinkDecoda
         self = result
     }
     public static var varlinkTypeName: String { "[string]" + Value.varlinkTypeName }
+    public static var absentFieldValue: Self? { [:] }
 }
 
 extension Dictionary: VarlinkEncodable where Key == String, Value: VarlinkEncodable {
@@ -140,6 +159,7 @@ extension Set: VarlinkDecodable where Element == String {
         self = result
     }
     public static var varlinkTypeName: String { "[string]()" }
+    public static var absentFieldValue: Self? { [] }
 }
 
 extension Set: VarlinkEncodable where Element == String {
@@ -175,4 +195,5 @@ public struct VarlinkEmpty: VarlinkCodable, Hashable {
     }
 
     public static var varlinkTypeName: String { "()" }
+    public static var absentFieldValue: Self? { VarlinkEmpty() }
 }

@@ -46,7 +46,7 @@ public struct VarlinkIncomingCall: @unchecked Sendable {
         } catch {
             throw VarlinkProtocolError("the call is not valid JSON: \(error)")
         }
-        let root = document.rootNode(strict: true)
+        let root = document.rootNode(mode: .strict)
         guard root.kind == .object else {
             throw VarlinkProtocolError("the call is a JSON \(root.kind.name), not an object")
         }
@@ -94,13 +94,15 @@ public struct VarlinkIncomingCall: @unchecked Sendable {
         self.parameters = parameters
     }
 
-    /// Reads the parameters into `P`, strictly. A mismatch becomes `InvalidParameter`
-    /// naming the field's dotted path.
-    public func decodeParameters<P: VarlinkDecodable>(_ type: P.Type = P.self) throws(VarlinkError) -> P {
+    /// Reads the parameters into `P`, strictly unless the service chose another mode. A
+    /// mismatch becomes `InvalidParameter` naming the field's dotted path.
+    public func decodeParameters<P: VarlinkDecodable>(
+        _ type: P.Type = P.self, mode: JSONDecodingMode = .strict
+    ) throws(VarlinkError) -> P {
         do {
             return try withExtendedLifetime(document) { () throws(JSONDecodingError) -> P in
                 // Absent, null and {} parameters mean the same.
-                try P(json: parameters ?? JSONDocument.emptyObject.rootNode(strict: true))
+                try P(json: (parameters ?? JSONDocument.emptyObject.rootNode(mode: mode)).reading(as: mode))
             }
         } catch {
             throw VarlinkError.invalidParameter(error.path.isEmpty ? "parameters" : error.dottedPath)

@@ -17,7 +17,7 @@ public struct VarlinkReply: @unchecked Sendable {
         } catch {
             throw VarlinkProtocolError("the reply is not valid JSON: \(error)")
         }
-        let root = document.rootNode(strict: false)
+        let root = document.rootNode(mode: .lenient)
         guard root.kind == .object else {
             throw VarlinkProtocolError("the reply is a JSON \(root.kind.name), not an object")
         }
@@ -56,7 +56,7 @@ public struct VarlinkReply: @unchecked Sendable {
     /// Reads the parameters as `R`, leniently (unknown fields ignored, unknown enum values kept).
     public func decode<R: VarlinkDecodable>(_ type: R.Type = R.self) throws(JSONDecodingError) -> R {
         try withExtendedLifetime(document) { () throws(JSONDecodingError) -> R in
-            try R(json: parameters ?? JSONDocument.emptyObject.rootNode(strict: false))
+            try R(json: parameters ?? JSONDocument.emptyObject.rootNode(mode: .lenient))
         }
     }
 
@@ -71,7 +71,7 @@ public struct VarlinkReply: @unchecked Sendable {
     /// Runs `body` on the parameters node while the message is alive.
     public func withParameters<T>(_ body: (JSONNode) throws -> T) rethrows -> T {
         try withExtendedLifetime(document) {
-            try body(parameters ?? JSONDocument.emptyObject.rootNode(strict: false))
+            try body(parameters ?? JSONDocument.emptyObject.rootNode(mode: .lenient))
         }
     }
 }

@@ -95,16 +95,17 @@ public struct VarlinkInterface: Sendable {
         self.methods = methods
     }
 
-    /// Runs one typed method: decode the parameters strictly, call `body`, send its
-    /// return value as the final reply.
+    /// Runs one typed method: decode the parameters (strictly, unless the service chose
+    /// another mode), call `body`, send its return value as the final reply.
     @inlinable
     public static func serve<M: VarlinkMethod>(
         _ method: M.Type,
         _ call: VarlinkIncomingCall,
         _ sink: any VarlinkReplySink,
+        decoding mode: JSONDecodingMode = .strict,
         _ body: (M.Parameters, VarlinkCall<M.Reply>) async throws -> M.Reply
     ) async throws {
-        let parameters = try call.decodeParameters(M.Parameters.self)
+        let parameters = try call.decodeParameters(M.Parameters.self, mode: mode)
         let reply = try await body(parameters, VarlinkCall(method: call.method, flags: call.flags, sink: sink))
         try await sink.send(reply, continues: false)
     }

@@ -142,6 +142,7 @@ extension OrgVarlinkCertification {
         }
 
         public static var varlinkTypeName: Swift.String { "Interface" }
+        public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
 
         public enum Foo: Varlink.VarlinkCodable, Swift.Hashable {
             case foo
@@ -184,6 +185,8 @@ extension OrgVarlinkCertification {
             }
 
             public static var varlinkTypeName: Swift.String { "(foo, bar, baz)" }
+            /// Go's zero value of an enum is the empty string.
+            public static var absentFieldValue: Self? { .unrecognized("") }
         }
 
         public struct Anon: Varlink.VarlinkCodable, Swift.Hashable {
@@ -212,6 +215,7 @@ extension OrgVarlinkCertification {
             }
 
             public static var varlinkTypeName: Swift.String { "(foo: bool, bar: bool)" }
+            public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
         }
     }
 }
@@ -282,6 +286,7 @@ extension OrgVarlinkCertification {
         }
 
         public static var varlinkTypeName: Swift.String { "MyType" }
+        public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
 
         public enum Enum: Varlink.VarlinkCodable, Swift.Hashable {
             case one
@@ -324,6 +329,8 @@ extension OrgVarlinkCertification {
             }
 
             public static var varlinkTypeName: Swift.String { "(one, two, three)" }
+            /// Go's zero value of an enum is the empty string.
+            public static var absentFieldValue: Self? { .unrecognized("") }
         }
 
         public struct Struct: Varlink.VarlinkCodable, Swift.Hashable {
@@ -352,6 +359,7 @@ extension OrgVarlinkCertification {
             }
 
             public static var varlinkTypeName: Swift.String { "(first: int, second: string)" }
+            public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
         }
 
         public struct NullableArrayStruct: Varlink.VarlinkCodable, Swift.Hashable {
@@ -380,6 +388,7 @@ extension OrgVarlinkCertification {
             }
 
             public static var varlinkTypeName: Swift.String { "(first: int, second: string)" }
+            public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
         }
     }
 }
@@ -407,6 +416,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Start parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Start`.
@@ -431,6 +441,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Start reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -460,6 +471,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test01 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test01`.
@@ -484,6 +496,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test01 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -518,6 +531,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test02 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test02`.
@@ -542,6 +556,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test02 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -576,6 +591,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test03 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test03`.
@@ -600,6 +616,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test03 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -634,6 +651,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test04 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test04`.
@@ -658,6 +676,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test04 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -692,6 +711,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test05 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test05`.
@@ -731,6 +751,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test05 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -780,6 +801,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test06 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test06`.
@@ -804,6 +826,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test06 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
 
                 public struct Struct: Varlink.VarlinkCodable, Swift.Hashable {
                     public var bool: Swift.Bool
@@ -841,6 +864,7 @@ extension OrgVarlinkCertification {
                     }
 
                     public static var varlinkTypeName: Swift.String { "(bool: bool, int: int, float: float, string: string)" }
+                    public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
                 }
             }
         }
@@ -876,6 +900,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test07 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
 
                 public struct Struct: Varlink.VarlinkCodable, Swift.Hashable {
                     public var bool: Swift.Bool
@@ -913,6 +938,7 @@ extension OrgVarlinkCertification {
                     }
 
                     public static var varlinkTypeName: Swift.String { "(bool: bool, int: int, float: float, string: string)" }
+                    public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
                 }
             }
 
@@ -938,6 +964,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test07 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -972,6 +999,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test08 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test08`.
@@ -996,6 +1024,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test08 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -1030,6 +1059,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test09 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test09`.
@@ -1054,6 +1084,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test09 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -1089,6 +1120,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test10 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test10`.
@@ -1113,6 +1145,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test10 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -1148,6 +1181,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test11 parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `Test11`.
@@ -1166,6 +1200,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "Test11 reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
 
@@ -1195,6 +1230,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "End parameters" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
 
             /// The reply of `End`.
@@ -1219,6 +1255,7 @@ extension OrgVarlinkCertification {
                 }
 
                 public static var varlinkTypeName: Swift.String { "End reply" }
+                public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
             }
         }
     }
@@ -1242,6 +1279,7 @@ extension OrgVarlinkCertification {
         }
 
         public static var varlinkTypeName: Swift.String { "ClientIdError" }
+        public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
     }
 }
 
@@ -1274,6 +1312,7 @@ extension OrgVarlinkCertification {
         }
 
         public static var varlinkTypeName: Swift.String { "CertificationError" }
+        public static var absentFieldValue: Self? { Self.zeroFilledStruct() }
     }
 }
 
@@ -1299,6 +1338,11 @@ extension OrgVarlinkCertification {
     /// A method returns its (last) reply; a streaming method first sends the others with
     /// `call.sendContinues(_:)`. Throwing one of the interface's errors sends it as the reply.
     public protocol ServiceProtocol: Swift.Sendable {
+        /// How calls' parameters are read: `.strict` (the default, as UAPI.20 asks) or
+        /// `.goCompatible` for clients written against a Go service, which send absent
+        /// fields for zero values and fields a newer interface does not know.
+        var parameterDecoding: Varlink.JSONDecodingMode { get }
+
         func start(_ parameters: OrgVarlinkCertification.Methods.Start.Parameters, call: Varlink.VarlinkCall<OrgVarlinkCertification.Methods.Start.Reply>) async throws -> OrgVarlinkCertification.Methods.Start.Reply
 
         func test01(_ parameters: OrgVarlinkCertification.Methods.Test01.Parameters, call: Varlink.VarlinkCall<OrgVarlinkCertification.Methods.Test01.Reply>) async throws -> OrgVarlinkCertification.Methods.Test01.Reply
@@ -1330,6 +1374,8 @@ extension OrgVarlinkCertification {
 }
 
 extension OrgVarlinkCertification.ServiceProtocol {
+    public var parameterDecoding: Varlink.JSONDecodingMode { .strict }
+
     public func start(_ parameters: OrgVarlinkCertification.Methods.Start.Parameters, call: Varlink.VarlinkCall<OrgVarlinkCertification.Methods.Start.Reply>) async throws -> OrgVarlinkCertification.Methods.Start.Reply {
         throw Varlink.VarlinkError.methodNotImplemented(OrgVarlinkCertification.Methods.Start.qualifiedName)
     }
@@ -1384,72 +1430,73 @@ extension OrgVarlinkCertification.ServiceProtocol {
 
     /// This implementation as an interface a `VarlinkService` can serve.
     public var varlinkInterface: Varlink.VarlinkInterface {
-        Varlink.VarlinkInterface(
+        let decoding = self.parameterDecoding
+        return Varlink.VarlinkInterface(
             name: OrgVarlinkCertification.interfaceName,
             description: OrgVarlinkCertification.interfaceDescription,
             methods: [
                 "Start": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Start.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Start.self, call, sink, decoding: decoding) {
                         try await self.start($0, call: $1)
                     }
                 },
                 "Test01": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test01.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test01.self, call, sink, decoding: decoding) {
                         try await self.test01($0, call: $1)
                     }
                 },
                 "Test02": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test02.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test02.self, call, sink, decoding: decoding) {
                         try await self.test02($0, call: $1)
                     }
                 },
                 "Test03": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test03.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test03.self, call, sink, decoding: decoding) {
                         try await self.test03($0, call: $1)
                     }
                 },
                 "Test04": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test04.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test04.self, call, sink, decoding: decoding) {
                         try await self.test04($0, call: $1)
                     }
                 },
                 "Test05": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test05.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test05.self, call, sink, decoding: decoding) {
                         try await self.test05($0, call: $1)
                     }
                 },
                 "Test06": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test06.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test06.self, call, sink, decoding: decoding) {
                         try await self.test06($0, call: $1)
                     }
                 },
                 "Test07": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test07.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test07.self, call, sink, decoding: decoding) {
                         try await self.test07($0, call: $1)
                     }
                 },
                 "Test08": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test08.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test08.self, call, sink, decoding: decoding) {
                         try await self.test08($0, call: $1)
                     }
                 },
                 "Test09": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test09.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test09.self, call, sink, decoding: decoding) {
                         try await self.test09($0, call: $1)
                     }
                 },
                 "Test10": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test10.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test10.self, call, sink, decoding: decoding) {
                         try await self.test10($0, call: $1)
                     }
                 },
                 "Test11": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test11.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.Test11.self, call, sink, decoding: decoding) {
                         try await self.test11($0, call: $1)
                     }
                 },
                 "End": { call, sink in
-                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.End.self, call, sink) {
+                    try await Varlink.VarlinkInterface.serve(OrgVarlinkCertification.Methods.End.self, call, sink, decoding: decoding) {
                         try await self.end($0, call: $1)
                     }
                 },
