@@ -17,9 +17,10 @@ enum PodmanErrors {
         case .imageNotFound(let id): return IoPodman.ImageNotFound(id: id, reason: reason)
         case .ambiguousImageID(let prefix, _): return IoPodman.ImageNotFound(id: prefix, reason: reason)
         case .invalidState(let id, _, _): return IoPodman.InvalidState(id: id, reason: reason)
-        case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive:
+        case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported:
             return IoPodman.ErrorOccurred(reason: reason)
-        case .config, .executableNotFound, .runtimeStopped, .system:
+        case .config, .executableNotFound, .runtimeStopped, .fileSystem, .stateDatabase, .ociRuntime, .conmon,
+            .helperFailed, .damaged, .encoding, .timedOut, .cancelled:
             return IoPodman.RuntimeError(reason: reason)
         }
     }

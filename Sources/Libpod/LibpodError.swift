@@ -1,3 +1,5 @@
+import Glibc
+
 /// Every failure Libpod reports. Each case carries what the caller needs to act on it,
 /// and `description` says what was asked, what was found and what to do.
 public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -19,8 +21,28 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     /// The runtime was shut down; it cannot be used any more.
     case runtimeStopped
-    /// A lower layer (file system, SQLite, a process) failed.
-    case system(String)
+    /// A system call on a file or directory failed, with its errno.
+    case fileSystem(FileSystemFailure)
+    /// The SQLite state could not be opened, read or written.
+    case stateDatabase(path: String, operation: String, cause: String)
+    /// The OCI runtime refused an operation on a container, with its own message.
+    case ociRuntime(runtime: String, operation: String, container: String, message: String)
+    /// conmon could not be started, or died before the container was created.
+    case conmon(container: String, message: String)
+    /// A helper program (the OCI runtime, conmon, a hook) could not be run at all.
+    case helperFailed(program: String, cause: String)
+    /// Something Podlink wrote earlier (an image index, a config, the state's schema) is
+    /// not what it should be: what, and how to recover.
+    case damaged(what: String, advice: String)
+    /// A value could not be turned into JSON (a bug, not bad input).
+    case encoding(what: String, cause: String)
+    /// An operation did not finish in the time it had.
+    case timedOut(String)
+    /// The caller went away (its task was cancelled) before the operation finished.
+    case cancelled(String)
+    /// A feature or option that is not built yet (or not possible on this machine): what,
+    /// and what would bring it.
+    case unsupported(feature: String, advice: String)
     /// No image matches the given ID, ID prefix or name.
     case imageNotFound(String)
     /// An ID prefix that matches more than one image.
@@ -53,7 +75,17 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
             return "container \(id.prefix(12)) is \(state.rawValue): cannot \(operation) it"
         case .invalidArgument(let message): return message
         case .runtimeStopped: return "the runtime has been shut down; create a new runtime"
-        case .system(let message): return message
+        case .fileSystem(let failure): return failure.description
+        case .stateDatabase(let path, let operation, let cause): return "\(operation) the state database \(path): \(cause)"
+        case .ociRuntime(let runtime, let operation, let container, let message):
+            return "\(runtime) \(operation) of container \(container.prefix(12)) failed: \(message)"
+        case .conmon(let container, let message): return "conmon for container \(container.prefix(12)): \(message)"
+        case .helperFailed(let program, let cause): return "running \(program): \(cause)"
+        case .damaged(let what, let advice): return "\(what); \(advice)"
+        case .encoding(let what, let cause): return "encoding \(what) as JSON: \(cause)"
+        case .timedOut(let message): return message
+        case .cancelled(let operation): return "\(operation) was cancelled: the caller went away"
+        case .unsupported(let feature, let advice): return "\(feature) is not supported: \(advice)"
         case .imageNotFound(let reference):
             return "no image with name or ID \"\(reference)\" found; `podlink images` lists the images"
         case .ambiguousImageID(let prefix, let matches):
@@ -66,6 +98,27 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidArchive(let path, let reason):
             return "cannot use the archive \(path): \(reason)"
         }
+    }
+}
+
+/// A failed system call on a path: what was being done, where, and the errno.
+public struct FileSystemFailure: Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+    /// What the user can do about it, when the caller knows better than the errno.
+    public var advice: String?
+
+    public var description: String {
+        var text = "\(operation) \(path): \(String(cString: strerror(errno)))"
+        if let advice {
+            text += "; " + advice
+        } else if errno == ENOSPC || errno == EDQUOT {
+            text += "; free space on that file system (`podlink rmi`, `podlink container prune`) or move storage_root"
+        } else if errno == EROFS {
+            text += "; that file system is read-only"
+        }
+        return text
     }
 }
 

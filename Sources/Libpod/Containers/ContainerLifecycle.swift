@@ -101,7 +101,7 @@ extension Runtime {
             }
             container.state.status = .stopped
             container.state.pid = 0
-            try? events.append(Event(type: .container, status: "died", id: container.id, name: container.name,
+            record(Event(type: .container, status: "died", id: container.id, name: container.name,
                                      attributes: ["exitCode": String(container.state.exitCode)]))
         }
         try await cleanup(&container)
@@ -150,7 +150,7 @@ extension Runtime {
             let user = try ResolvedUser.resolve(container.config.user, rootfs: rootfs)
             let spec = OCISpecBuilder.build(config: container.config, rootfs: rootfs, runDir: runDir, user: user, cgroupParent: "/podlink")
             let encoded: Data
-            do { encoded = try JSONEncoder().encode(spec) } catch { throw LibpodError.system("encoding config.json: \(error)") }
+            do { encoded = try JSONEncoder().encode(spec) } catch { throw LibpodError.encoding(what: "config.json", cause: "\(error)") }
             try FileSystem.writeAtomically(bundleDirectory(id) + "/config.json", encoded)
             try FileSystem.removeFile(exitWatcher.exitFile(id))
             try FileSystem.removeFile(runDir + "/pidfile")
@@ -175,7 +175,7 @@ extension Runtime {
             try? await state.save(container.state, id: id)
             throw error
         }
-        try? events.append(Event(type: .container, status: "init", id: id, name: container.name))
+        record(Event(type: .container, status: "init", id: id, name: container.name))
     }
 
     /// podman start: initializes when needed, then starts the container's process.
@@ -197,7 +197,7 @@ extension Runtime {
         container.state.status = .running
         container.state.startedAt = Date()
         container.state.finishedAt = nil
-        try? events.append(Event(type: .container, status: "start", id: container.id, name: container.name))
+        record(Event(type: .container, status: "start", id: container.id, name: container.name))
     }
 
     // MARK: - Stop, kill, pause
@@ -222,7 +222,7 @@ extension Runtime {
         try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
             try await sync(&container)
         }
-        try? events.append(Event(type: .container, status: "stop", id: id, name: container.name))
+        record(Event(type: .container, status: "stop", id: id, name: container.name))
     }
 
     /// Sends the stop signal, waits, then SIGKILL; returns once the container has exited.
@@ -234,7 +234,7 @@ extension Runtime {
         }
         try? await runtime.kill(container.id, signal: SIGKILL)
         if await waitForExit(container, timeout: .seconds(30)) { return }
-        throw .system("container \(container.id.prefix(12)) did not exit 30 s after SIGKILL; is conmon (pid \(container.state.conmonPID)) alive?")
+        throw .timedOut("container \(container.id.prefix(12)) did not exit 30 s after SIGKILL; is conmon (pid \(container.state.conmonPID)) alive?")
     }
 
     /// Waits for conmon's exit file. A conmon that was killed writes none, so while
@@ -274,7 +274,7 @@ extension Runtime {
                 try? await runtime.resume(container.id)
                 container.state.status = .running
             }
-            try? events.append(Event(type: .container, status: "kill", id: container.id, name: container.name,
+            record(Event(type: .container, status: "kill", id: container.id, name: container.name,
                                      attributes: ["signal": String(signal)]))
             return false
         }
@@ -294,7 +294,7 @@ extension Runtime {
             }
             try await ociCommand(for: container).pause(container.id)
             container.state.status = .paused
-            try? events.append(Event(type: .container, status: "pause", id: container.id, name: container.name))
+            record(Event(type: .container, status: "pause", id: container.id, name: container.name))
         }
     }
 
@@ -307,7 +307,7 @@ extension Runtime {
             }
             try await ociCommand(for: container).resume(container.id)
             container.state.status = .running
-            try? events.append(Event(type: .container, status: "unpause", id: container.id, name: container.name))
+            record(Event(type: .container, status: "unpause", id: container.id, name: container.name))
         }
     }
 
@@ -323,7 +323,7 @@ extension Runtime {
             try await start(&container)
             container.state.restartCount += 1
         }
-        try? events.append(Event(type: .container, status: "restart", id: id, name: current.name))
+        record(Event(type: .container, status: "restart", id: id, name: current.name))
     }
 
     // MARK: - Wait
@@ -350,7 +350,7 @@ extension Runtime {
                     return container.state.exitCode
                 }
                 _ = await exitWatcher.waitForExitFile(id, timeout: pollInterval)
-                if Task.isCancelled { throw .system("waiting for container \(id.prefix(12)) was cancelled") }
+                if Task.isCancelled { throw .cancelled("waiting for container \(id.prefix(12))") }
             }
         } catch .containerNotFound(let name) {
             if let code = try await state.exitCode(ofRemoved: id) { return code }
@@ -398,7 +398,7 @@ extension Runtime {
             try FileSystem.removeFile(exitWatcher.exitFile(id))
             try await state.remove(id: id, exitCode: exitCode)
             locks.retire(lock)
-            try? events.append(Event(type: .container, status: "remove", id: id, name: container.name))
+            record(Event(type: .container, status: "remove", id: id, name: container.name))
         } catch {
             lock.release()
             throw error

@@ -155,7 +155,7 @@ extension Runtime {
         guard let directory = cgroupDirectory(container.id, controller: "pids") ?? cgroupDirectory(container.id, controller: "memory"),
             let procs = try FileSystem.readString(directory + "/cgroup.procs")
         else {
-            throw .system("the cgroup of container \(container.id.prefix(12)) was not found under /sys/fs/cgroup")
+            throw .damaged(what: "the cgroup of container \(container.id.prefix(12)) was not found under /sys/fs/cgroup", advice: "restart the container")
         }
         var rows = [["PID", "PPID", "USER", "TIME", "COMMAND"]]
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -16,16 +16,16 @@ final class ExitWatcher: Sendable {
     init(directory: String) throws(LibpodError) {
         self.directory = directory
         let descriptor = inotify_init1(Int32(IN_CLOEXEC))
-        guard descriptor >= 0 else { throw .system(FileSystem.errorText("inotify_init1 for", directory)) }
+        guard descriptor >= 0 else { throw FileSystem.failure("inotify_init1 for", directory) }
         guard inotify_add_watch(descriptor, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO)) >= 0 else {
             let code = errno
             close(descriptor)
-            throw .system(FileSystem.errorText("watching", directory, code))
+            throw FileSystem.failure("watching", directory, code)
         }
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             close(descriptor)
-            throw .system(FileSystem.errorText("socketpair for", directory))
+            throw FileSystem.failure("socketpair for", directory)
         }
         inotify = descriptor
         wakeRead = pair[0]

@@ -28,7 +28,7 @@ extension Runtime {
             // An ID naming an image with several names: forced, all of them go.
             removal = try await images.remove(reference, force: true, inUse: false)
         }
-        try? events.append(Event(
+        record(Event(
             type: .image, status: removal.deleted == nil ? "untag" : "remove", id: image.id, name: image.names.first ?? ""))
         return image.id
     }

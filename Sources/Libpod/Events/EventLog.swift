@@ -57,14 +57,14 @@ public struct EventLog: Sendable {
         do {
             line = Array(try Self.encoder().encode(event))
         } catch {
-            throw .system("encoding an event: \(error)")
+            throw .encoding(what: "an event", cause: "\(error)")
         }
         line.append(UInt8(ascii: "\n"))
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .system(FileSystem.errorText("opening the event log", path)) }
+        guard descriptor >= 0 else { throw FileSystem.failure("opening the event log", path) }
         defer { close(descriptor) }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw .system(FileSystem.errorText("writing the event log", path)) }
+        guard written == line.count else { throw FileSystem.failure("writing the event log", path) }
     }
 
     /// The events from `since` on (all when nil), oldest first, and the offset at which

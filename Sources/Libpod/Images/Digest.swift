@@ -21,7 +21,7 @@ enum Digest {
     /// The digest of a file's bytes, read in chunks so a large blob is never in memory.
     static func sha256(file path: String) throws(LibpodError) -> (digest: String, size: Int64) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .system(FileSystem.errorText("opening", path)) }
+        guard descriptor >= 0 else { throw FileSystem.failure("opening", path) }
         defer { close(descriptor) }
         var hasher = SHA256()
         var size: Int64 = 0
@@ -30,7 +30,7 @@ enum Digest {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .system(FileSystem.errorText("reading", path))
+                throw FileSystem.failure("reading", path)
             }
             if count == 0 { break }
             chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }

@@ -83,12 +83,13 @@ public final class ImageStore: Sendable {
         var directories: [String] = []
         for diffID in image.layers.reversed() where seen.insert(diffID).inserted {
             guard Digest.isValidSHA256(diffID) else {
-                throw .system("image \(image.id.prefix(12)) lists the layer \"\(diffID)\", which is not a sha256 digest")
+                throw .damaged(what: "image \(image.id.prefix(12)) lists the layer \"\(diffID)\", which is not a sha256 digest", advice: "remove the image and load it again")
             }
             let directory = layerDirectory(diffID)
             guard FileSystem.isDirectory(directory) else {
-                throw .system(
-                    "layer \(diffID) of image \(image.id.prefix(12)) is missing from \(layersDirectory); remove the image and import or load it again")
+                throw .damaged(
+                    what: "layer \(diffID) of image \(image.id.prefix(12)) is missing from \(layersDirectory)",
+                    advice: "remove the image and import or load it again")
             }
             directories.append(directory)
         }
@@ -294,11 +295,11 @@ public final class ImageStore: Sendable {
         let descriptor = open(indexPath, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return StoreIndex() }
-            throw .system(FileSystem.errorText("opening", indexPath))
+            throw FileSystem.failure("opening", indexPath)
         }
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw .system(FileSystem.errorText("examining", indexPath)) }
+        guard fstat(descriptor, &info) == 0 else { throw FileSystem.failure("examining", indexPath) }
         let version = IndexVersion(
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
             seconds: info.st_mtim.tv_sec, nanoseconds: info.st_mtim.tv_nsec)
@@ -308,14 +309,14 @@ public final class ImageStore: Sendable {
         while filled < bytes.count {
             let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + filled, $0.count - filled, off_t(filled)) }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw .system(FileSystem.errorText("reading", indexPath)) }
+            guard count > 0 else { throw FileSystem.failure("reading", indexPath) }
             filled += count
         }
         let index: StoreIndex
         do {
             index = try JSONDecoder().decode(StoreIndex.self, from: Data(bytes))
         } catch {
-            throw .system("the image index \(indexPath) is damaged (\(error)); move it away and load the images again")
+            throw .damaged(what: "the image index \(indexPath) is damaged (\(error))", advice: "move it away and load the images again")
         }
         cache.withLock {
             $0.version = version
@@ -420,13 +421,13 @@ public final class ImageStore: Sendable {
         if let cached = cache.withLock({ $0.configs[id] }) { return cached }
         let path = imagesDirectory + "/" + id + "/config.json"
         guard let bytes = try FileSystem.read(path) else {
-            throw .system("the config of image \(id.prefix(12)) is missing (\(path)); remove the image and load it again")
+            throw .damaged(what: "the config of image \(id.prefix(12)) is missing (\(path))", advice: "remove the image and load it again")
         }
         let config: ImageConfig
         do {
             config = try JSONDecoder().decode(OCIImageConfigFile.self, from: Data(bytes)).imageConfig
         } catch {
-            throw .system("the config of image \(id.prefix(12)) (\(path)) is not a valid OCI image config: \(error)")
+            throw .damaged(what: "the config of image \(id.prefix(12)) (\(path)) is not a valid OCI image config: \(error)", advice: "remove the image and load it again")
         }
         cache.withLock { $0.configs[id] = config }
         return config
@@ -465,7 +466,7 @@ public final class ImageStore: Sendable {
                         let final = layerDirectory(layer.diffID)
                         if !FileSystem.isDirectory(final) {
                             guard rename(layer.directory, final) == 0 else {
-                                throw .system(FileSystem.errorText("moving the layer \(layer.directory) to", final))
+                                throw FileSystem.failure("moving the layer \(layer.directory) to", final)
                             }
                             placed.append(final)
                         }
@@ -482,7 +483,7 @@ public final class ImageStore: Sendable {
                         try FileSystem.writeAtomically(temporary + "/config.json", image.configBytes, durable: true)
                         try FileSystem.writeAtomically(temporary + "/manifest.json", image.manifestBytes, durable: true)
                         guard rename(temporary, directory) == 0 else {
-                            throw .system(FileSystem.errorText("moving the image config to", directory))
+                            throw FileSystem.failure("moving the image config to", directory)
                         }
                         placed[placed.count - 1] = directory
                     }
@@ -685,7 +686,7 @@ public final class ImageStore: Sendable {
 
     private func readJSONFile(_ path: String, origin: String) throws(LibpodError) -> [UInt8] {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw .system(FileSystem.errorText("examining", path)) }
+        guard stat(path, &info) == 0 else { throw FileSystem.failure("examining", path) }
         guard Int64(info.st_size) <= Self.maximumJSONSize else {
             throw .invalidArchive(path: origin, reason: "\(path) has \(info.st_size) bytes; JSON documents over \(Self.maximumJSONSize) are refused")
         }
@@ -699,7 +700,7 @@ public final class ImageStore: Sendable {
         guard let components = LayerArchive.insideComponents(name), !components.isEmpty else {
             throw .invalidArchive(path: origin, reason: "\"\(name)\" points outside the archive")
         }
-        guard let base = LayerArchive.realPath(layout) else { throw .system(FileSystem.errorText("resolving", layout)) }
+        guard let base = LayerArchive.realPath(layout) else { throw FileSystem.failure("resolving", layout) }
         guard let resolved = LayerArchive.realPath(layout + "/" + components.joined(separator: "/")) else {
             throw .invalidArchive(path: origin, reason: "\"\(name)\" is missing")
         }
@@ -732,13 +733,14 @@ public final class ImageStore: Sendable {
             let path = workDirectory + "/" + name
             guard let lock = try FileLock.tryAcquire(path: path + ".lock") else { continue }
             guard mkdir(path, 0o700) == 0 else {
+                let code = errno
                 lock.releaseAndRemove()
-                if errno == EEXIST { continue }
-                throw .system(FileSystem.errorText("creating directory", path))
+                if code == EEXIST { continue }
+                throw FileSystem.failure("creating directory", path, code)
             }
             return WorkDirectory(path: path, lock: lock)
         }
-        throw .system("could not make a work directory in \(workDirectory)")
+        throw FileSystem.failure("making a work directory in", workDirectory)
     }
 
     private func discard(_ work: WorkDirectory) async {

@@ -39,11 +39,11 @@ enum LayerArchive {
     /// existing directory `directory`. An entry that would land outside it, or that
     /// libarchive refuses, fails the whole extraction; the caller removes the directory.
     static func extract(_ archivePath: String, into directory: String, mode: Mode) throws(LibpodError) -> ExtractedLayer {
-        guard let root = realPath(directory) else { throw .system(FileSystem.errorText("resolving", directory)) }
+        guard let root = realPath(directory) else { throw FileSystem.failure("resolving", directory) }
         let stream = try DecompressedStream(path: archivePath)
         // The reader holds the stream unretained; it must live until the reader is freed.
         defer { withExtendedLifetime(stream) {} }
-        guard let tar = archive_read_new() else { throw .system("libarchive: cannot allocate a reader") }
+        guard let tar = archive_read_new() else { throw .helperFailed(program: "libarchive", cause: "cannot allocate a reader") }
         defer { archive_read_free(tar) }
         archive_read_support_format_tar(tar)
         let opened = archive_read_open(
@@ -58,7 +58,7 @@ enum LayerArchive {
             throw .invalidArchive(path: archivePath, reason: stream.failure ?? errorString(tar))
         }
 
-        guard let disk = archive_write_disk_new() else { throw .system("libarchive: cannot allocate a disk writer") }
+        guard let disk = archive_write_disk_new() else { throw .helperFailed(program: "libarchive", cause: "cannot allocate a disk writer") }
         defer { archive_write_free(disk) }
         let privileged = geteuid() == 0
         var flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT
@@ -181,7 +181,7 @@ enum LayerArchive {
         defer { close(directory) }
         if marker == OverlayWhiteout.opaqueMarker {
             guard fsetxattr(directory, OverlayWhiteout.opaqueAttribute, "y", 1, 0) == 0 else {
-                throw .system(FileSystem.errorText("marking opaque", root + "/" + parent.joined(separator: "/")))
+                throw FileSystem.failure("marking opaque", root + "/" + parent.joined(separator: "/"))
             }
             return
         }
@@ -190,14 +190,14 @@ enum LayerArchive {
             throw .invalidArchive(path: archive, reason: "the whiteout \"\(components.joined(separator: "/"))\" names no file")
         }
         if mknodat(directory, name, S_IFCHR, 0) == 0 { return }
-        guard errno == EEXIST else { throw .system(FileSystem.errorText("creating the whiteout", name)) }
+        guard errno == EEXIST else { throw FileSystem.failure("creating the whiteout", name) }
         // The layer itself has the name too (an odd but legal tar): the whiteout wins, as
         // it would when applied after.
         if unlinkat(directory, name, 0) != 0 {
             try FileSystem.removeTree(root + "/" + (parent + [name]).joined(separator: "/"))
         }
         guard mknodat(directory, name, S_IFCHR, 0) == 0 else {
-            throw .system(FileSystem.errorText("creating the whiteout", name))
+            throw FileSystem.failure("creating the whiteout", name)
         }
     }
 
@@ -208,12 +208,12 @@ enum LayerArchive {
         throws(LibpodError) -> Int32
     {
         var descriptor = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .system(FileSystem.errorText("opening", root)) }
+        guard descriptor >= 0 else { throw FileSystem.failure("opening", root) }
         for component in components {
             if mkdirat(descriptor, component, 0o755) != 0 && errno != EEXIST {
                 let code = errno
                 close(descriptor)
-                throw .system(FileSystem.errorText("creating directory", component, code))
+                throw FileSystem.failure("creating directory", component, code)
             }
             let next = openat(descriptor, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             let code = errno
@@ -223,7 +223,7 @@ enum LayerArchive {
                     throw .invalidArchive(
                         path: archive, reason: "a whiteout lies under \"\(components.joined(separator: "/"))\", which is a symlink or not a directory")
                 }
-                throw .system(FileSystem.errorText("opening", component, code))
+                throw FileSystem.failure("opening", component, code)
             }
             descriptor = next
         }
@@ -288,7 +288,7 @@ private final class DecompressedStream {
     private var finished = false
 
     init(path: String) throws(LibpodError) {
-        guard let raw = archive_read_new() else { throw .system("libarchive: cannot allocate a reader") }
+        guard let raw = archive_read_new() else { throw .helperFailed(program: "libarchive", cause: "cannot allocate a reader") }
         // The layer compressions OCI and docker use; no uudecode, rpm or external
         // programs, which would take a plain tar whose first name happens to look like
         // their header.

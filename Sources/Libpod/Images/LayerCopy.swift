@@ -39,7 +39,7 @@ private struct LayerCopier {
 
     mutating func merge(_ source: String, into target: String) throws(LibpodError) {
         var info = stat()
-        guard lstat(source, &info) == 0 else { throw .system(FileSystem.errorText("examining the layer", source)) }
+        guard lstat(source, &info) == 0 else { throw FileSystem.failure("examining the layer", source) }
         try mergeDirectory(source, into: target, info: info)
     }
 
@@ -63,7 +63,7 @@ private struct LayerCopier {
 
     private mutating func copyEntry(_ source: String, to target: String) throws(LibpodError) {
         var info = stat()
-        guard lstat(source, &info) == 0 else { throw .system(FileSystem.errorText("examining", source)) }
+        guard lstat(source, &info) == 0 else { throw FileSystem.failure("examining", source) }
         let type = info.st_mode & S_IFMT
         if type == S_IFCHR && info.st_rdev == 0 {
             try FileSystem.removeTree(target)
@@ -74,7 +74,7 @@ private struct LayerCopier {
         if type == S_IFDIR {
             if present && existing.st_mode & S_IFMT != S_IFDIR { try FileSystem.removeTree(target) }
             if !present || existing.st_mode & S_IFMT != S_IFDIR {
-                guard mkdir(target, 0o700) == 0 else { throw .system(FileSystem.errorText("creating directory", target)) }
+                guard mkdir(target, 0o700) == 0 else { throw FileSystem.failure("creating directory", target) }
             }
             try mergeDirectory(source, into: target, info: info)
             return
@@ -89,14 +89,14 @@ private struct LayerCopier {
         case S_IFLNK:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let length = readlink(source, &buffer, buffer.count - 1)
-            guard length >= 0 else { throw .system(FileSystem.errorText("reading the link", source)) }
+            guard length >= 0 else { throw FileSystem.failure("reading the link", source) }
             buffer[length] = 0
-            guard symlink(buffer, target) == 0 else { throw .system(FileSystem.errorText("creating the link", target)) }
+            guard symlink(buffer, target) == 0 else { throw FileSystem.failure("creating the link", target) }
         default:
             // Devices only as root; fifos and sockets for anyone.
             guard mknod(target, info.st_mode, info.st_rdev) == 0 else {
                 if errno == EPERM && !privileged { return }
-                throw .system(FileSystem.errorText("creating the node", target))
+                throw FileSystem.failure("creating the node", target)
             }
         }
         try applyMetadata(from: source, to: target, info: info)
@@ -104,17 +104,17 @@ private struct LayerCopier {
 
     private func copyFile(_ source: String, to target: String) throws(LibpodError) {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard input >= 0 else { throw .system(FileSystem.errorText("opening", source)) }
+        guard input >= 0 else { throw FileSystem.failure("opening", source) }
         defer { close(input) }
         let output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw .system(FileSystem.errorText("creating", target)) }
+        guard output >= 0 else { throw FileSystem.failure("creating", target) }
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 17)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .system(FileSystem.errorText("reading", source))
+                throw FileSystem.failure("reading", source)
             }
             if count == 0 { return }
             var written = 0
@@ -122,7 +122,7 @@ private struct LayerCopier {
                 let step = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
                 if step < 0 {
                     if errno == EINTR { continue }
-                    throw .system(FileSystem.errorText("writing", target))
+                    throw FileSystem.failure("writing", target)
                 }
                 written += step
             }
@@ -134,10 +134,10 @@ private struct LayerCopier {
     private func applyMetadata(from source: String, to target: String, info: stat) throws(LibpodError) {
         let isLink = info.st_mode & S_IFMT == S_IFLNK
         if privileged, lchown(target, info.st_uid, info.st_gid) != 0 {
-            throw .system(FileSystem.errorText("changing the owner of", target))
+            throw FileSystem.failure("changing the owner of", target)
         }
         if !isLink, chmod(target, info.st_mode & 0o7777) != 0 {
-            throw .system(FileSystem.errorText("changing the mode of", target))
+            throw FileSystem.failure("changing the mode of", target)
         }
         copyAttributes(from: source, to: target)
         var times = [info.st_atim, info.st_mtim]

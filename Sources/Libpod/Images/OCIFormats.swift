@@ -130,7 +130,7 @@ enum OCIJSON {
         do {
             return Array(try encoder.encode(value))
         } catch {
-            throw .system("encoding \(T.self) as JSON: \(error)")
+            throw .encoding(what: "\(T.self)", cause: "\(error)")
         }
     }
 

@@ -25,7 +25,7 @@ public final class FileLock: Sendable {
             do {
                 try await Task.sleep(nanoseconds: delay)
             } catch {
-                throw .system("waiting for the lock \(path): cancelled")
+                throw .cancelled("waiting for the lock \(path)")
             }
             delay = min(delay * 2, 10_000_000)
         }
@@ -40,7 +40,7 @@ public final class FileLock: Sendable {
                 let code = errno
                 close(descriptor)
                 if code == EINTR { continue }
-                throw .system(FileSystem.errorText("locking", path, code))
+                throw FileSystem.failure("locking", path, code)
             }
             if stillLinked(descriptor, path: path) { return FileLock(path: path, descriptor: descriptor) }
             close(descriptor)
@@ -54,7 +54,7 @@ public final class FileLock: Sendable {
             let code = errno
             close(descriptor)
             if code == EWOULDBLOCK || code == EINTR { return nil }
-            throw .system(FileSystem.errorText("locking", path, code))
+            throw FileSystem.failure("locking", path, code)
         }
         // The holder before us may have removed the file (the container is gone); a lock
         // on an unlinked file excludes no one, so try again on the new file.
@@ -67,7 +67,7 @@ public final class FileLock: Sendable {
 
     private static func openLockFile(_ path: String) throws(LibpodError) -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .system(FileSystem.errorText("opening the lock file", path)) }
+        guard descriptor >= 0 else { throw FileSystem.failure("opening the lock file", path) }
         return descriptor
     }
 

@@ -27,7 +27,7 @@ struct ConmonLauncher: Sendable {
         // A socket pair rather than a pipe: it is created close-on-exec atomically (Glibc's
         // module has no pipe2), so no child spawned meanwhile by another task inherits it.
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
-            throw .system(FileSystem.errorText("creating conmon's sync socket", ""))
+            throw FileSystem.failure("creating conmon's sync socket", "")
         }
         let (readEnd, writeEnd) = (fds[0], fds[1])
         defer { close(readEnd) }
@@ -55,7 +55,7 @@ struct ConmonLauncher: Sendable {
                 scrubbing: ["LISTEN_", "NOTIFY_SOCKET"])
         } catch {
             close(writeEnd)
-            throw .system("starting conmon (\(conmonPath)): \(error)")
+            throw .helperFailed(program: "conmon (\(conmonPath))", cause: "\(error)")
         }
         close(writeEnd)
         // conmon's first process exits as soon as it has forked the monitor; the monitor
@@ -65,10 +65,10 @@ struct ConmonLauncher: Sendable {
         guard let message = Self.parse(reply) else {
             let ociLog = (try? FileSystem.readString(runDir + "/oci.log")) ?? nil
             let detail = ociLog.map { OCIRuntimeCommand.errorText($0) } ?? "no message"
-            throw .system("conmon exited with status \(parentStatus) before the container was created: \(detail)")
+            throw .conmon(container: config.id, message: "exited with status \(parentStatus) before the container was created: \(detail)")
         }
         guard message.pid > 0 else {
-            throw .system("\(runtime.name) could not create container \(config.id.prefix(12)): \(message.text ?? "no message")")
+            throw .ociRuntime(runtime: runtime.name, operation: "create", container: config.id, message: message.text ?? "no message")
         }
         let conmonPID = ((try? FileSystem.readString(runDir + "/conmon.pid")) ?? nil).flatMap { Int32($0.filter(\.isNumber)) } ?? 0
         return Started(pid: message.pid, conmonPID: conmonPID)

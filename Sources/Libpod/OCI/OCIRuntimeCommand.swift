@@ -18,7 +18,7 @@ struct OCIRuntimeCommand: Sendable {
         let output = try await ProcessRunner.run(path, globalArguments + arguments, environment: environment)
         guard output.succeeded else {
             let reason = Self.errorText(output.standardError)
-            throw .system("\(name) \(what) of container \(id.prefix(12)) failed: \(reason)")
+            throw .ociRuntime(runtime: name, operation: what, container: id, message: reason)
         }
         return output
     }
@@ -46,7 +46,7 @@ struct OCIRuntimeCommand: Sendable {
         if output.succeeded { return }
         let text = output.standardError.lowercased()
         if text.contains("does not exist") || text.contains("not found") || text.contains("no such") { return }
-        throw .system("\(name) delete of container \(id.prefix(12)) failed: \(Self.errorText(output.standardError))")
+        throw .ociRuntime(runtime: name, operation: "delete", container: id, message: Self.errorText(output.standardError))
     }
 
     /// The runtime's view: "created", "running", "paused", "stopped"; nil when unknown to it.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// podman's refresh: after a reboot nothing runs and nothing exists in the OCI runtime,
 /// so the state must stop saying otherwise. Detected by the `alive` file in tmp_dir
@@ -9,12 +10,12 @@ enum RebootRefresh {
     static let bootIDPath = "/proc/sys/kernel/random/boot_id"
 
     static func currentBootID() throws(LibpodError) -> String {
-        guard let text = try FileSystem.readString(bootIDPath) else { throw .system("\(bootIDPath) is missing") }
+        guard let text = try FileSystem.readString(bootIDPath) else { throw .unsupported(feature: "a kernel without \(bootIDPath)", advice: "Podlink tells reboots apart by the boot ID; mount /proc") }
         return text.filter { !$0.isWhitespace }
     }
 
     /// Returns whether it refreshed.
-    static func runIfNeeded(paths: RuntimePaths, state: any StateStore, events: EventLog) async throws(LibpodError) -> Bool {
+    static func runIfNeeded(paths: RuntimePaths, state: any StateStore, events: EventLog, logger: Logger) async throws(LibpodError) -> Bool {
         let lock = try await FileLock.acquire(path: paths.aliveLock)
         defer { lock.release() }
         let bootID = try currentBootID()
@@ -30,7 +31,11 @@ enum RebootRefresh {
         }
         for directory in paths.perBootDirectories { try FileSystem.ensureDirectory(directory, mode: 0o700) }
         try FileSystem.writeAtomically(paths.aliveFile, Array((bootID + "\n").utf8), durable: true)
-        try? events.append(Event(type: .system, status: "refresh", attributes: ["containers": String(containers.count)]))
+        do {
+            try events.append(Event(type: .system, status: "refresh", attributes: ["containers": String(containers.count)]))
+        } catch {
+            logger.warning("could not record the refresh event", metadata: ["error": "\(error)"])
+        }
         return true
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 
 /// The libpod runtime: made once from defaults, a config file and options (in that
@@ -22,12 +23,15 @@ public final class Runtime: Sendable {
     public let images: ImageStore
     let storage: ContainerStorage
     let exitWatcher: ExitWatcher
+    /// Where failures that must not fail the operation around them are reported (a
+    /// cleanup step, an event that could not be recorded).
+    public let logger: Logger
     private let valid = Atomic<Bool>(true)
 
     private init(
         config: RuntimeConfig, configFile: String?, ociRuntime: DiscoveredExecutable, conmon: DiscoveredExecutable,
         state: any StateStore, locks: LockManager, events: EventLog, paths: RuntimePaths, didRefresh: Bool,
-        images: ImageStore, storage: ContainerStorage, exitWatcher: ExitWatcher
+        images: ImageStore, storage: ContainerStorage, exitWatcher: ExitWatcher, logger: Logger
     ) {
         self.config = config
         self.configFile = configFile
@@ -41,6 +45,7 @@ public final class Runtime: Sendable {
         self.images = images
         self.storage = storage
         self.exitWatcher = exitWatcher
+        self.logger = logger
     }
 
     /// Makes a runtime: defaults, then the config file `source` selects, then `options`.
@@ -48,6 +53,7 @@ public final class Runtime: Sendable {
     /// refreshes it when the machine rebooted since the runtime last ran.
     public static func create(
         configFile source: ConfigFileSource = .standard,
+        logger: Logger = Logger(label: "podlink.runtime"),
         options: (inout RuntimeConfig) -> Void = { _ in }
     ) async throws(LibpodError) -> Runtime {
         let environment = RuntimeConfig.processEnvironment()
@@ -84,12 +90,12 @@ public final class Runtime: Sendable {
             let storage = ContainerStorage(root: config.resolvedStorageRoot + "/containers", driver: config.storageDriver)
             try FileSystem.ensureDirectory(storage.root, mode: 0o700)
             try FileSystem.ensureDirectory(paths.containersDir, mode: 0o700)
-            let refreshed = try await RebootRefresh.runIfNeeded(paths: paths, state: state, events: events)
+            let refreshed = try await RebootRefresh.runIfNeeded(paths: paths, state: state, events: events, logger: logger)
             exitWatcher = try ExitWatcher(directory: paths.exitsDir)
             let runtime = Runtime(
                 config: config, configFile: file, ociRuntime: ociRuntime, conmon: conmon, state: state, locks: locks,
                 events: events, paths: paths, didRefresh: refreshed, images: images, storage: storage,
-                exitWatcher: exitWatcher!)
+                exitWatcher: exitWatcher!, logger: logger)
             if refreshed { try await runtime.removeAfterRefresh() }
             return runtime
         } catch {
@@ -134,6 +140,12 @@ public final class Runtime: Sendable {
         return try await state.lookup(idOrName)
     }
 
+    /// The full ID of the container with this full ID, name or unique ID prefix.
+    public func containerID(_ idOrName: String) async throws(LibpodError) -> String {
+        try checkValid()
+        return try await state.lookupID(idOrName)
+    }
+
     /// Every container this runtime's namespace sees, oldest first.
     public func containers() async throws(LibpodError) -> [Container] {
         try checkValid()
@@ -162,7 +174,7 @@ public final class Runtime: Sendable {
         if config.namespace.isEmpty { config.namespace = self.config.namespace }
         let container = Container(config: config)
         try await state.add(container)
-        try? events.append(Event(type: .container, status: "create", id: config.id, name: config.name))
+        record(Event(type: .container, status: "create", id: config.id, name: config.name))
         return container
     }
 
@@ -179,6 +191,34 @@ public final class Runtime: Sendable {
             let result = try await body(&container)
             if container.state != before { try await state.save(container.state, id: id) }
             return result
+        }
+    }
+
+    /// Appends to the event log. The operation the event reports has happened: a log
+    /// that cannot be written is reported, never turned into the operation's failure.
+    public func record(_ event: Event) {
+        do {
+            try events.append(event)
+        } catch {
+            logger.warning("could not record the event", metadata: ["event": "\(event.type.rawValue) \(event.status)", "error": "\(error)"])
+        }
+    }
+
+    /// Runs a step whose failure must not stop the operation around it (a cleanup after
+    /// another failure, a signal to a process that may be gone already), and reports it.
+    func bestEffort(_ what: @autoclosure () -> String, _ body: () throws(LibpodError) -> Void) {
+        do {
+            try body()
+        } catch {
+            logger.notice("\(what()) failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func bestEffort(_ what: @autoclosure () -> String, _ body: () async throws(LibpodError) -> Void) async {
+        do {
+            try await body()
+        } catch {
+            logger.notice("\(what()) failed", metadata: ["error": "\(error)"])
         }
     }
 

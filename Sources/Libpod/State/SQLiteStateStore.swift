@@ -49,7 +49,7 @@ public final class SQLiteStateStore: StateStore {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
-            throw .system("opening the state database \(path): \(error)")
+            throw .stateDatabase(path: path, operation: "opening", cause: "\(error)")
         }
         // Two processes opening a new database at once must not both migrate it.
         let lock = try FileLock.acquireBlocking(path: path + ".lock")
@@ -62,7 +62,7 @@ public final class SQLiteStateStore: StateStore {
             throw error
         } catch {
             try? pool.close()
-            throw .system("preparing the state database \(path): \(error)")
+            throw .stateDatabase(path: path, operation: "preparing", cause: "\(error)")
         }
     }
 
@@ -129,7 +129,7 @@ public final class SQLiteStateStore: StateStore {
             storageDriver: row["storageDriver"])
         let version: Int = row["schemaVersion"]
         guard version <= schemaVersion else {
-            throw LibpodError.system("the state database \(path) has schema \(version), newer than this Podlink's \(schemaVersion); upgrade Podlink")
+            throw LibpodError.damaged(what: "the state database \(path) has schema \(version), newer than this Podlink's \(schemaVersion)", advice: "upgrade Podlink")
         }
         if version < schemaVersion {
             try db.execute(sql: "UPDATE dbConfig SET schemaVersion = ? WHERE id = 1", arguments: [schemaVersion])
@@ -158,7 +158,7 @@ public final class SQLiteStateStore: StateStore {
         } catch let error as LibpodError {
             throw error
         } catch {
-            throw .system("reading the state database \(path): \(error)")
+            throw .stateDatabase(path: path, operation: "reading", cause: "\(error)")
         }
     }
 
@@ -169,7 +169,7 @@ public final class SQLiteStateStore: StateStore {
         } catch let error as LibpodError {
             throw error
         } catch {
-            throw .system("writing the state database \(path): \(error)")
+            throw .stateDatabase(path: path, operation: "writing", cause: "\(error)")
         }
     }
 
@@ -178,7 +178,7 @@ public final class SQLiteStateStore: StateStore {
         do {
             encoded = try JSONEncoder().encode(container.config)
         } catch {
-            throw .system("encoding the config of container \(container.id): \(error)")
+            throw .encoding(what: "the config of container \(container.id)", cause: "\(error)")
         }
         let state = container.state
         let config = container.config

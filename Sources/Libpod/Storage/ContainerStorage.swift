@@ -77,8 +77,9 @@ struct ContainerStorage: Sendable {
                 guard (volatile && Glibc.mount("overlay", target, "overlay", 0, options + ",volatile") == 0)
                     || Glibc.mount("overlay", target, "overlay", 0, options) == 0
                 else {
-                    throw .system(FileSystem.errorText("mounting the overlay root filesystem at", target)
-                        + "; if this file system cannot carry overlay, set storage_driver = \"vfs\" in podlink.conf")
+                    throw FileSystem.failure(
+                        "mounting the overlay root filesystem at", target,
+                        advice: "if this file system cannot carry overlay, set storage_driver = \"vfs\" in podlink.conf")
                 }
             }
         case .vfs:
@@ -102,7 +103,7 @@ struct ContainerStorage: Sendable {
             let target = mountPoint(id)
             if Self.isMounted(target) {
                 guard umount2(target, 0) == 0 || umount2(target, Int32(MNT_DETACH)) == 0 else {
-                    throw .system(FileSystem.errorText("unmounting", target))
+                    throw FileSystem.failure("unmounting", target)
                 }
             }
         }

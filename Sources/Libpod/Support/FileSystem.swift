@@ -3,8 +3,9 @@ import Glibc
 /// The few file operations Libpod needs, on POSIX calls: no Foundation on these paths,
 /// and every failure says which path and which errno.
 enum FileSystem {
-    static func errorText(_ operation: String, _ path: String, _ code: Int32 = errno) -> String {
-        "\(operation) \(path): \(String(cString: strerror(code)))"
+    /// The error for a failed call on `path`, with its errno (the current one by default).
+    static func failure(_ operation: String, _ path: String, _ code: Int32 = errno, advice: String? = nil) -> LibpodError {
+        .fileSystem(FileSystemFailure(operation: operation, path: path, errno: code, advice: advice))
     }
 
     /// `mkdir -p` with `mode` for the directories it creates.
@@ -21,7 +22,7 @@ enum FileSystem {
     }
 
     static func ensureDirectory(_ path: String, mode: mode_t = 0o755) throws(LibpodError) {
-        guard makeDirectories(path, mode: mode) else { throw .system(errorText("creating directory", path)) }
+        guard makeDirectories(path, mode: mode) else { throw failure("creating directory", path) }
     }
 
     static func isDirectory(_ path: String) -> Bool {
@@ -36,7 +37,7 @@ enum FileSystem {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return nil }
-            throw .system(errorText("opening", path))
+            throw failure("opening", path)
         }
         defer { close(descriptor) }
         var result: [UInt8] = []
@@ -45,7 +46,7 @@ enum FileSystem {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .system(errorText("reading", path))
+                throw failure("reading", path)
             }
             if count == 0 { return result }
             result.append(contentsOf: chunk[0..<count])
@@ -64,7 +65,7 @@ enum FileSystem {
     {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw .system(errorText("creating", temporary)) }
+        guard descriptor >= 0 else { throw failure("creating", temporary) }
         let data = Array(bytes)
         var written = 0
         while written < data.count {
@@ -74,7 +75,7 @@ enum FileSystem {
                 let code = errno
                 close(descriptor)
                 unlink(temporary)
-                throw .system(errorText("writing", temporary, code))
+                throw failure("writing", temporary, code)
             }
             written += count
         }
@@ -83,13 +84,13 @@ enum FileSystem {
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
-            throw .system(errorText("renaming into place", path, code))
+            throw failure("renaming into place", path, code)
         }
     }
 
     /// Removes a file; a missing file is not an error.
     static func removeFile(_ path: String) throws(LibpodError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw .system(errorText("removing", path)) }
+        guard unlink(path) == 0 || errno == ENOENT else { throw failure("removing", path) }
     }
 
     /// `rm -rf`, without following symlinks and without crossing into mounts' contents
@@ -98,11 +99,11 @@ enum FileSystem {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             if errno == ENOENT { return }
-            throw .system(errorText("examining", path))
+            throw failure("examining", path)
         }
         if info.st_mode & S_IFMT == S_IFDIR {
             for name in list(path) { try removeTree(path + "/" + name) }
-            guard rmdir(path) == 0 || errno == ENOENT else { throw .system(errorText("removing directory", path)) }
+            guard rmdir(path) == 0 || errno == ENOENT else { throw failure("removing directory", path) }
         } else {
             try removeFile(path)
         }

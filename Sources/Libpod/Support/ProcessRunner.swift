@@ -34,7 +34,7 @@ enum ProcessRunner {
             }
             return ProcessOutput(status: status, standardOutput: result.standardOutput, standardError: result.standardError)
         } catch {
-            throw .system("running \(path) \(arguments.joined(separator: " ")): \(error)")
+            throw .helperFailed(program: "\(path) \(arguments.joined(separator: " "))", cause: "\(error)")
         }
     }
 
