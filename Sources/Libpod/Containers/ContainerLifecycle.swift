@@ -34,6 +34,10 @@ extension Runtime {
     /// records the container (configured) with its storage prepared.
     @discardableResult
     public func createContainer(_ options: ContainerCreateOptions) async throws(LibpodError) -> Container {
+        try await finishing { () async throws(LibpodError) in try await self.create(options) }
+    }
+
+    private func create(_ options: ContainerCreateOptions) async throws(LibpodError) -> Container {
         try checkValid()
         try options.validate()
         let image = try images.image(options.image)
@@ -71,8 +75,10 @@ extension Runtime {
             try FileSystem.ensureDirectory(bundleDirectory(draft.id), mode: 0o700)
             return try await addContainer(draft)
         } catch {
-            try? storage.remove(draft.id)
-            try? FileSystem.removeTree("\(paths.containersDir)/\(draft.id)")
+            bestEffort("removing the storage of the container that could not be created") { () throws(LibpodError) in
+                try storage.remove(draft.id)
+                try FileSystem.removeTree("\(paths.containersDir)/\(draft.id)")
+            }
             throw error
         }
     }
@@ -125,9 +131,11 @@ extension Runtime {
     /// podman init: the container exists in the OCI runtime, under conmon, not started.
     public func initContainer(_ idOrName: String) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
-        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
-            try await sync(&container)
-            try await initialize(&container, operation: "initialize")
+        try await finishing { () async throws(LibpodError) in
+            try await self.updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+                try await self.sync(&container)
+                try await self.initialize(&container, operation: "initialize")
+            }
         }
     }
 
@@ -170,9 +178,13 @@ extension Runtime {
             container.state.status = .created
         } catch {
             // The state must say what is true: nothing runs, nothing is mounted.
-            try? storage.unmount(id)
+            bestEffort("unmounting the root file system of \(id.prefix(12)) after a failed start") { () throws(LibpodError) in
+                try storage.unmount(id)
+            }
             container.state.mountPoint = ""
-            try? await state.save(container.state, id: id)
+            await bestEffort("saving the state of \(id.prefix(12)) after a failed start") { () async throws(LibpodError) in
+                try await state.save(container.state, id: id)
+            }
             throw error
         }
         record(Event(type: .container, status: "init", id: id, name: container.name))
@@ -181,9 +193,11 @@ extension Runtime {
     /// podman start: initializes when needed, then starts the container's process.
     public func startContainer(_ idOrName: String) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
-        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
-            try await sync(&container)
-            try await start(&container)
+        try await finishing { () async throws(LibpodError) in
+            try await self.updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+                try await self.sync(&container)
+                try await self.start(&container)
+            }
         }
     }
 
@@ -204,8 +218,13 @@ extension Runtime {
 
     /// podman stop: the stop signal, then SIGKILL after `timeout` seconds (the
     /// container's own stop timeout when nil). Stopping a stopped container succeeds.
+    /// A stop whose caller goes away still finishes: the container never stays `stopping`.
     public func stopContainer(_ idOrName: String, timeout: UInt32? = nil) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
+        try await finishing { () async throws(LibpodError) in try await self.stop(id, timeout: timeout) }
+    }
+
+    private func stop(_ id: String, timeout: UInt32?) async throws(LibpodError) {
         let container: Container? = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container? in
             try await sync(&container)
             switch container.state.status {
@@ -218,7 +237,18 @@ extension Runtime {
         }
         guard let container else { return }
         // The lock is not held while waiting, so that others can look at the container.
-        try await stopProcess(container, timeout: timeout ?? container.config.stopTimeout)
+        do {
+            try await stopProcess(container, timeout: timeout ?? container.config.stopTimeout)
+        } catch {
+            // The process would not die: the state must still say what is true.
+            await bestEffort("settling the state of \(id.prefix(12)) after a failed stop") { () async throws(LibpodError) in
+                try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+                    try await sync(&container)
+                    if container.state.status == .stopping { container.state.status = .running }
+                }
+            }
+            throw error
+        }
         try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
             try await sync(&container)
         }
@@ -229,10 +259,13 @@ extension Runtime {
     private func stopProcess(_ container: Container, timeout: UInt32) async throws(LibpodError) {
         let runtime = ociCommand(for: container)
         if timeout > 0 && container.state.status != .created {
-            try? await runtime.kill(container.id, signal: container.config.stopSignal)
+            // The process may be gone already; the wait below tells.
+            await bestEffort("sending the stop signal to \(container.id.prefix(12))") { () async throws(LibpodError) in
+                try await runtime.kill(container.id, signal: container.config.stopSignal)
+            }
             if await waitForExit(container, timeout: .seconds(Int(timeout))) { return }
         }
-        try? await runtime.kill(container.id, signal: SIGKILL)
+        await bestEffort("sending SIGKILL to \(container.id.prefix(12))") { () async throws(LibpodError) in try await runtime.kill(container.id, signal: SIGKILL) }
         if await waitForExit(container, timeout: .seconds(30)) { return }
         throw .timedOut("container \(container.id.prefix(12)) did not exit 30 s after SIGKILL; is conmon (pid \(container.state.conmonPID)) alive?")
     }
@@ -242,7 +275,8 @@ extension Runtime {
     /// the container is what counts.
     private func waitForExit(_ container: Container, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        // A cancelled task's waits return at once: without the check this would spin.
+        while ContinuousClock.now < deadline && !Task.isCancelled {
             let slice = min(.milliseconds(250), deadline - ContinuousClock.now)
             if await exitWatcher.waitForExitFile(container.id, timeout: slice) { return true }
             if (try? await diedWithConmon(container)) == true { return true }
@@ -258,11 +292,16 @@ extension Runtime {
         return runtimeStatus == nil || runtimeStatus == "stopped"
     }
 
-    /// podman kill: any signal to a running (or paused, or stopping) container.
+    /// podman kill: any signal to a running (or paused, or stopping) container. SIGKILL
+    /// also waits for conmon to record the exit, so the state says so on return.
     public func killContainer(_ idOrName: String, signal: Int32 = SIGKILL) async throws(LibpodError) {
         guard (1...64).contains(signal) else { throw .invalidArgument("invalid signal: \(signal) is not a signal number (1-64)") }
         let id = try await state.lookupID(idOrName)
-        let wasPaused = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Bool in
+        try await finishing { () async throws(LibpodError) in try await self.signal(id, signal) }
+    }
+
+    private func signal(_ id: String, _ signal: Int32) async throws(LibpodError) {
+        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
             try await sync(&container)
             guard [.running, .paused, .stopping].contains(container.state.status) else {
                 throw .invalidState(id: container.id, state: container.state.status, operation: "kill")
@@ -271,14 +310,12 @@ extension Runtime {
             try await runtime.kill(container.id, signal: signal)
             // A frozen process only dies once thawed (cgroup v1 freezer).
             if container.state.status == .paused && signal == SIGKILL {
-                try? await runtime.resume(container.id)
+                await bestEffort("thawing \(id.prefix(12)) so that SIGKILL takes") { () async throws(LibpodError) in try await runtime.resume(container.id) }
                 container.state.status = .running
             }
-            record(Event(type: .container, status: "kill", id: container.id, name: container.name,
-                                     attributes: ["signal": String(signal)]))
-            return false
+            record(Event(type: .container, status: "kill", id: container.id, name: container.name, attributes: ["signal": String(signal)]))
         }
-        if signal == SIGKILL && !wasPaused {
+        if signal == SIGKILL {
             // SIGKILL is final: wait for conmon to record the exit so the state says so.
             _ = await exitWatcher.waitForExitFile(id, timeout: .seconds(10))
             try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in try await sync(&container) }
@@ -287,36 +324,44 @@ extension Runtime {
 
     public func pauseContainer(_ idOrName: String) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
-        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
-            try await sync(&container)
-            guard container.state.status == .running else {
-                throw .invalidState(id: container.id, state: container.state.status, operation: "pause")
+        try await finishing { () async throws(LibpodError) in
+            try await self.updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+                try await self.sync(&container)
+                guard container.state.status == .running else {
+                    throw .invalidState(id: container.id, state: container.state.status, operation: "pause")
+                }
+                try await self.ociCommand(for: container).pause(container.id)
+                container.state.status = .paused
+                self.record(Event(type: .container, status: "pause", id: container.id, name: container.name))
             }
-            try await ociCommand(for: container).pause(container.id)
-            container.state.status = .paused
-            record(Event(type: .container, status: "pause", id: container.id, name: container.name))
         }
     }
 
     public func unpauseContainer(_ idOrName: String) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
-        try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
-            try await sync(&container)
-            guard container.state.status == .paused else {
-                throw .invalidState(id: container.id, state: container.state.status, operation: "unpause")
+        try await finishing { () async throws(LibpodError) in
+            try await self.updateContainer(id) { (container: inout Container) async throws(LibpodError) in
+                try await self.sync(&container)
+                guard container.state.status == .paused else {
+                    throw .invalidState(id: container.id, state: container.state.status, operation: "unpause")
+                }
+                try await self.ociCommand(for: container).resume(container.id)
+                container.state.status = .running
+                self.record(Event(type: .container, status: "unpause", id: container.id, name: container.name))
             }
-            try await ociCommand(for: container).resume(container.id)
-            container.state.status = .running
-            record(Event(type: .container, status: "unpause", id: container.id, name: container.name))
         }
     }
 
     /// podman restart: stop when running, then start again.
     public func restartContainer(_ idOrName: String, timeout: UInt32? = nil) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
+        try await finishing { () async throws(LibpodError) in try await self.restart(id, timeout: timeout) }
+    }
+
+    private func restart(_ id: String, timeout: UInt32?) async throws(LibpodError) {
         let current = try await state.container(id: id)
         if [.running, .stopping, .created].contains(current.state.status) {
-            try await stopContainer(id, timeout: timeout)
+            try await stop(id, timeout: timeout)
         }
         try await updateContainer(id) { (container: inout Container) async throws(LibpodError) in
             try await sync(&container)
@@ -346,7 +391,11 @@ extension Runtime {
                     return container
                 }
                 if [.exited, .stopped].contains(container.state.status) {
-                    if container.config.autoRemove { try? await removeContainer(id, force: false) }
+                    if container.config.autoRemove {
+                        await bestEffort("removing \(id.prefix(12)) on exit (--rm)") { () async throws(LibpodError) in
+                            try await removeContainer(id, force: false)
+                        }
+                    }
                     return container.state.exitCode
                 }
                 _ = await exitWatcher.waitForExitFile(id, timeout: pollInterval)
@@ -365,6 +414,10 @@ extension Runtime {
     public func removeContainer(_ idOrName: String, force: Bool = false) async throws(LibpodError) {
         try checkValid()
         let id = try await state.lookupID(idOrName)
+        try await finishing { () async throws(LibpodError) in try await self.remove(id, force: force) }
+    }
+
+    private func remove(_ id: String, force: Bool) async throws(LibpodError) {
         let lock = try await locks.containerLock(id)
         do throws(LibpodError) {
             var container = try await state.container(id: id)
@@ -375,8 +428,12 @@ extension Runtime {
                         id: id, state: container.state.status, operation: "remove it without force; stop it first")
                 }
                 let runtime = ociCommand(for: container)
-                if container.state.status == .paused { try? await runtime.resume(id) }
-                try? await runtime.kill(id, signal: SIGKILL)
+                if container.state.status == .paused {
+                    await bestEffort("thawing \(id.prefix(12)) before removing it") { () async throws(LibpodError) in try await runtime.resume(id) }
+                }
+                await bestEffort("killing \(id.prefix(12)) before removing it") { () async throws(LibpodError) in
+                    try await runtime.kill(id, signal: SIGKILL)
+                }
                 _ = await exitWatcher.waitForExitFile(id, timeout: .seconds(10))
                 try await sync(&container)
             }
@@ -426,7 +483,9 @@ extension Runtime {
     func removeAfterRefresh() async throws(LibpodError) {
         for container in try await state.containers()
         where container.state.status == .removing || (container.config.autoRemove && container.state.status == .exited) {
-            try? await removeContainer(container.id, force: true)
+            await bestEffort("removing \(container.id.prefix(12)) after the reboot") { () async throws(LibpodError) in
+                try await removeContainer(container.id, force: true)
+            }
         }
     }
 
@@ -477,7 +536,9 @@ extension Runtime {
                 return fresh
             }
             if let synced, synced.config.autoRemove, synced.state.status == .exited {
-                try? await removeContainer(synced.id)
+                await bestEffort("removing \(synced.id.prefix(12)) on exit (--rm)") { () async throws(LibpodError) in
+                    try await removeContainer(synced.id)
+                }
             }
         }
     }

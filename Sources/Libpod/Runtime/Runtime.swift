@@ -204,6 +204,22 @@ public final class Runtime: Sendable {
         }
     }
 
+    /// Runs a state change to its end even when its caller goes away: a client that hangs
+    /// up in the middle of a stop must not leave the container `stopping`, nor cut a
+    /// `crun create` short. The caller still waits for the result.
+    func finishing<T: Sendable>(_ body: @escaping @Sendable () async throws(LibpodError) -> T) async throws(LibpodError) -> T {
+        // An unstructured task: it does not inherit the caller's cancellation (nor its
+        // executor preference, so it never runs on the caller's event loop).
+        let task = Task { () async throws -> T in try await body() }
+        do {
+            return try await task.value
+        } catch let error as LibpodError {
+            throw error
+        } catch {
+            throw .cancelled("\(error)")
+        }
+    }
+
     /// Runs a step whose failure must not stop the operation around it (a cleanup after
     /// another failure, a signal to a process that may be gone already), and reports it.
     func bestEffort(_ what: @autoclosure () -> String, _ body: () throws(LibpodError) -> Void) {

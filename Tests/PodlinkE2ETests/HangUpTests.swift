@@ -1,0 +1,122 @@
+import Foundation
+import Glibc
+import PodlinkInterfaces
+import PodlinkTestSupport
+import PodmanClient
+import Testing
+
+/// Every method that waits, called by a client that hangs up in the middle: the daemon
+/// keeps answering everyone else at once, does not spin, reaps every child, and the
+/// container ends in a settled state (never left `stopping`).
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct HangUpTests {
+    enum Call: String, CaseIterable, Sendable {
+        case stop, restart, wait, kill, removeForce, logs, events
+    }
+
+    @Test(arguments: Call.allCases)
+    func aClientThatHangsUpMidCallStallsNothing(_ call: Call) async throws {
+        try await Daemon.with { daemon, client in
+            // `sleep` as PID 1 has no handler for SIGTERM, so the kernel ignores it: a stop
+            // waits out its whole timeout before SIGKILL.
+            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "echo started; exec sleep 1000"])
+            try await client.start(id)
+            let cpuBefore = daemon.cpuSeconds
+
+            let leaving = try await daemon.client()
+            let abandoned = Task { [leaving] in
+                switch call {
+                case .stop: _ = try await leaving.api.stopContainer(name: id, timeout: 3)
+                case .restart: _ = try await leaving.api.restartContainer(name: id, timeout: 3)
+                case .wait: _ = try await leaving.api.waitContainer(name: id, interval: 250_000_000)
+                case .kill: _ = try await leaving.api.killContainer(name: id, signal: 9)
+                case .removeForce: _ = try await leaving.api.removeContainer(name: id, force: true, removeVolumes: false)
+                case .logs:
+                    for try await _ in leaving.logs(id, follow: true) {}
+                case .events:
+                    for try await _ in leaving.events(filters: [], since: "") {}
+                }
+            }
+            // Hang up while the call is under way (kill and remove finish in well under this;
+            // they are hung up on as early as the others).
+            try await Task.sleep(for: call == .kill || call == .removeForce ? .milliseconds(5) : .milliseconds(500))
+            await leaving.close()
+            _ = await abandoned.result
+
+            // Everyone else is answered at once, on every event loop, while the abandoned
+            // call's work goes on.
+            for _ in 0..<8 {
+                let started = ContinuousClock.now
+                let probe = try await daemon.client()
+                _ = try await probe.api.getVersion()
+                await probe.close()
+                #expect(ContinuousClock.now - started < .milliseconds(500), "a new connection waited \(ContinuousClock.now - started)")
+            }
+
+            // The container settles where the call takes it.
+            let expected: String
+            switch call {
+            case .stop, .kill: expected = "exited"
+            case .restart, .wait, .logs, .events: expected = "running"
+            case .removeForce: expected = "gone"
+            }
+            var status = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                do {
+                    status = try await inspectState(client, id)["Status"] as? String ?? ""
+                } catch is IoPodman.ContainerNotFound {
+                    status = "gone"
+                }
+                let restarted = call != .restart ? true : try await restartCount(client, id) == 1
+                if status == expected && restarted { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(status == expected, "\(call): the container is \(status), not \(expected)")
+
+            // A stop that waits 3 s for a process ignoring SIGTERM must not burn those 3 s.
+            let cpu = daemon.cpuSeconds - cpuBefore
+            #expect(cpu < 1.0, "the daemon used \(cpu) s of CPU during an abandoned \(call)")
+            var zombies: [Int32] = []
+            for _ in 0..<20 {
+                zombies = daemon.zombieChildren
+                if zombies.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(zombies.isEmpty, "unreaped children of podlinkd: \(zombies)")
+            if status != "gone" { try await client.remove(id, force: true) }
+        }
+    }
+
+    private func restartCount(_ client: PodmanClient, _ id: String) async throws -> Int {
+        let inspect = try JSONSerialization.jsonObject(with: Data(try await client.inspect(id).utf8)) as? [String: Any]
+        return inspect?["RestartCount"] as? Int ?? -1
+    }
+}
+
+extension Daemon {
+    /// The CPU time the daemon has used so far (user + system), in seconds.
+    var cpuSeconds: Double {
+        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return 0 }
+        // After "pid (comm)": state is field 3, utime and stime fields 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Children of the daemon that exited and were never waited for.
+    var zombieChildren: [Int32] {
+        guard let pid else { return [] }
+        var found: [Int32] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == pid { found.append(child) }
+        }
+        return found
+    }
+}
