@@ -177,6 +177,10 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // statmount(2) for the tests that read mount options while other suites mount and
+        // unmount (Debian 12's C library has no wrapper).
+        .target(name: "CLinuxMount", path: "Tests/CLinuxMount"),
+
         // Helpers shared by the test targets that run real processes and sockets.
         .target(name: "PodlinkTestSupport", path: "Tests/PodlinkTestSupport", swiftSettings: strict),
 
@@ -195,7 +199,9 @@ let package = Package(
         .executableTarget(name: "libpod-test-helper", dependencies: ["Libpod"], path: "Tests/LibpodTestHelper", swiftSettings: strict),
         .testTarget(
             name: "LibpodTests",
-            dependencies: ["Libpod", "PodlinkTestSupport", "libpod-test-helper", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Libpod", "PodlinkTestSupport", "libpod-test-helper", "CLinuxMount", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -2,67 +2,415 @@ import Foundation
 import Libpod
 import PodlinkInterfaces
 
-/// io.podman's `Create` (podman's CLI flags as strings) onto Libpod's create options.
-/// A field that is set to something Podlink does not support is refused by name;
-/// a field left at its default (absent, false, empty, zero) is fine.
+/// io.podman's `Create` (podman's CLI flags as strings, only the ones given are sent)
+/// onto Libpod's create options. Every field is honoured, ignored because it only
+/// matters to a CLI, or refused by name with what would make it work; a field left at
+/// podman's default (absent, false, empty, zero) is always fine.
 enum CreateMapping {
-    /// The Create fields this mapping honours, or that only mean something to a CLI.
-    static let supported: Set<String> = [
-        "args", "command", "entrypoint", "env", "hostname", "label", "memory", "name", "network", "pidsLimit",
-        "readonly", "rm", "stopSignal", "stopTimeout", "tty", "user", "volume", "workDir", "cpuShares",
-        "detach", "quiet", "interactive", "attach", "pull",
-    ]
-
     static func options(from create: IoPodman.Create) throws(CreateError) -> ContainerCreateOptions {
-        for child in Mirror(reflecting: create).children {
-            guard let label = child.label, !supported.contains(label) else { continue }
-            if isSet(child.value) {
-                throw CreateError(field: label, message: "is not supported by Podlink; leave it unset")
-            }
-        }
+        try refuseUnsupported(create)
         guard let image = create.args.first, !image.isEmpty else {
             throw CreateError(field: "args", message: "must hold the image as args[0], then the command")
         }
         var options = ContainerCreateOptions(image: image)
-        let commandArguments = Array(create.args.dropFirst())
-        if let command = create.command, !command.isEmpty {
+        try command(create, &options)
+        try identity(create, &options)
+        try resources(create, &options)
+        try security(create, &options)
+        try namespaces(create, &options)
+        try filesystem(create, &options)
+        try lifecycle(create, &options)
+        return options
+    }
+
+    // MARK: - What is not built yet
+
+    /// Fields whose capability Podlink does not have yet, with what would bring it. Each
+    /// is refused only when set to something other than podman's default.
+    private static func refuseUnsupported(_ create: IoPodman.Create) throws(CreateError) {
+        let networking = "it comes with container networking (CNI bridge), which is not built yet; use network none or host"
+        let pods = "pods are not built yet; create the container on its own"
+        let userNamespaces = "user namespaces come with rootless support, which is not built yet"
+        let pulls = "pulling images from registries is not built yet; import or load the image first"
+        if let publish = create.publish, !publish.isEmpty { throw CreateError(field: "publish", message: "is not supported: \(networking)") }
+        if create.publishAll == true { throw CreateError(field: "publishAll", message: "is not supported: \(networking)") }
+        if let ip = create.ip, !ip.isEmpty { throw CreateError(field: "ip", message: "is not supported: \(networking)") }
+        if let mac = create.macAddress, !mac.isEmpty { throw CreateError(field: "macAddress", message: "is not supported: \(networking)") }
+        if let pod = create.pod, !pod.isEmpty { throw CreateError(field: "pod", message: "is not supported: \(pods)") }
+        for (field, value) in [("uidmap", create.uidmap), ("gidmap", create.gidmap)] where !(value ?? []).isEmpty {
+            throw CreateError(field: field, message: "is not supported: \(userNamespaces)")
+        }
+        for (field, value) in [("subuidname", create.subuidname), ("subgidname", create.subgidname)] where !(value ?? "").isEmpty {
+            throw CreateError(field: field, message: "is not supported: \(userNamespaces)")
+        }
+        if let userns = create.userns, !["", "host"].contains(userns) {
+            throw CreateError(field: "userns", message: "\"\(userns)\" is not supported: \(userNamespaces)")
+        }
+        if let pull = create.pull, !["", "missing", "never"].contains(pull) {
+            throw CreateError(field: "pull", message: "\"\(pull)\" is not supported: \(pulls)")
+        }
+        let host = (os: "linux", arch: PodmanService.architecture)
+        if let os = create.overrideOS, !["", host.os].contains(os) {
+            throw CreateError(field: "overrideOS", message: "\"\(os)\" is not supported: this machine runs \(host.os) images only, and \(pulls)")
+        }
+        if let arch = create.overrideArch, !["", host.arch].contains(arch) {
+            throw CreateError(field: "overrideArch", message: "\"\(arch)\" is not supported: this machine runs \(host.arch) images only, and \(pulls)")
+        }
+        if create.rootfs == true {
+            throw CreateError(field: "rootfs", message: "is not supported: import the directory as an image (`tar -C DIR -c . | podlink import - NAME`) and use that")
+        }
+        if let options = create.storageOpt, !options.isEmpty {
+            throw CreateError(field: "storageOpt", message: "is not supported: per-container storage options need a quota-capable file system")
+        }
+        if let mode = create.imageVolume, !["", "ignore"].contains(mode) {
+            throw CreateError(field: "imageVolume", message: "\"\(mode)\" is not supported: volumes for an image's VOLUME paths come with named volumes, which are not built yet; use ignore")
+        }
+        if let systemd = create.systemd, systemd == "always" {
+            throw CreateError(field: "systemd", message: "\"always\" is not supported: Podlink does not prepare containers for systemd as init")
+        }
+    }
+
+    // MARK: - Command and environment
+
+    private static func command(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
+        // podman 1.x ran args[1...] and ignored `command`; python-podman sends both, the
+        // same. `command` alone (args holding only the image) is honoured too.
+        let arguments = Array(create.args.dropFirst())
+        if !arguments.isEmpty {
+            options.command = arguments
+        } else if let command = create.command, !command.isEmpty {
             options.command = command
-        } else if !commandArguments.isEmpty {
-            options.command = commandArguments
         }
         if let entrypoint = create.entrypoint, !entrypoint.isEmpty {
-            // podman accepts a JSON array or a single command string.
-            if let data = entrypoint.data(using: .utf8), let array = try? JSONDecoder().decode([String].self, from: data) {
+            // podman takes a JSON array or a single command.
+            if let array = try? JSONDecoder().decode([String].self, from: Data(entrypoint.utf8)) {
                 options.entrypoint = array
             } else {
                 options.entrypoint = [entrypoint]
             }
         }
         options.env = create.env ?? []
+        options.envFiles = create.envFile ?? []
+        if let workDir = create.workDir, !workDir.isEmpty { options.workingDir = workDir }
+        if let user = create.user, !user.isEmpty { options.user = user }
+        options.tty = create.tty ?? false
+        options.openStdin = create.interactive ?? false
+        if let keys = create.detachKeys, !keys.isEmpty { options.detachKeys = keys }
+        if create.`init` == true {
+            let candidates = [create.initPath].compactMap { $0 }.filter { !$0.isEmpty }
+                + ["/usr/libexec/podman/catatonit", "/usr/bin/catatonit", "/usr/bin/tini", "/sbin/tini"]
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                throw CreateError(field: "init", message: "needs an init on the daemon's machine: install catatonit (Debian: apt-get install catatonit) or give initPath")
+            }
+            options.initPath = found
+        } else if let path = create.initPath, !path.isEmpty {
+            throw CreateError(field: "initPath", message: "is set but init is not; set init as well")
+        }
+    }
+
+    // MARK: - Name, labels, logs
+
+    private static func identity(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
+        if let name = create.name { options.name = name }
         if let hostname = create.hostname { options.hostname = hostname }
         for entry in create.label ?? [] {
-            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            options.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            let (key, value) = pair(entry)
+            options.labels[key] = value
         }
-        if let memory = create.memory, !memory.isEmpty {
-            guard let bytes = PodmanFormat.bytes(memory) else {
-                throw CreateError(field: "memory", message: "\"\(memory)\" is not a size such as 512m or 1g")
+        options.labelFiles = create.labelFile ?? []
+        for entry in create.annotation ?? [] {
+            let (key, value) = pair(entry)
+            guard !key.isEmpty else { throw CreateError(field: "annotation", message: "\"\(entry)\" must be key=value") }
+            options.annotations[key] = value
+        }
+        if let driver = create.logDriver, !driver.isEmpty {
+            switch driver {
+            case "k8s-file", "json-file": options.log.driver = .k8sFile
+            case "none": options.log.driver = .none
+            default:
+                throw CreateError(field: "logDriver", message: "\"\(driver)\" is not supported: use k8s-file or none (there is no journald on this machine)")
             }
-            options.memoryLimit = bytes
         }
-        if let name = create.name { options.name = name }
-        if let network = create.network, !network.isEmpty {
-            guard let mode = NetworkMode(rawValue: network) else {
-                throw CreateError(field: "network", message: "\"\(network)\" is not supported; use \"none\" or \"host\"")
+        for option in create.logOpt ?? [] {
+            let (key, value) = pair(option)
+            switch key {
+            case "path":
+                guard value.hasPrefix("/") else { throw CreateError(field: "logOpt", message: "path \"\(value)\" must be absolute") }
+                options.log.path = value
+            case "max-size":
+                guard let bytes = PodmanFormat.bytes(value), bytes > 0 else {
+                    throw CreateError(field: "logOpt", message: "max-size \"\(value)\" is not a size such as 10m")
+                }
+                options.log.maxSize = bytes
+            case "tag": options.log.tag = value
+            default: throw CreateError(field: "logOpt", message: "\"\(option)\" is not supported: use path=, max-size= or tag=")
             }
-            options.network = mode
         }
-        if let pids = create.pidsLimit, pids != 0 { options.pidsLimit = Int64(pids) }
+        for port in create.expose ?? [] {
+            let parts = port.split(separator: "/", maxSplits: 1).map(String.init)
+            guard let number = parts.first.flatMap({ Int($0.split(separator: "-").first ?? "") }), (1...65535).contains(number),
+                parts.count == 1 || ["tcp", "udp", "sctp"].contains(parts[1])
+            else { throw CreateError(field: "expose", message: "\"\(port)\" is not a port such as 80 or 53/udp") }
+            options.exposedPorts.append(port)
+        }
+    }
+
+    // MARK: - Resources
+
+    private static func resources(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
+        var limits = ResourceLimits()
+        limits.memory = try size(create.memory, "memory")
+        limits.memoryReservation = try size(create.memoryReservation, "memoryReservation")
+        limits.kernelMemory = try size(create.kernelMemory, "kernelMemory")
+        if let swap = create.memorySwap, !swap.isEmpty {
+            limits.memorySwap = swap == "-1" ? -1 : try size(swap, "memorySwap")
+        }
+        if let swappiness = create.memorySwappiness, swappiness >= 0 {
+            guard swappiness <= 100 else { throw CreateError(field: "memorySwappiness", message: "\(swappiness) must be 0-100") }
+            limits.memorySwappiness = UInt64(swappiness)
+        }
+        limits.oomKillDisable = create.oomKillDisable ?? false
+        if let adjustment = create.oomScoreAdj, adjustment != 0 {
+            guard (-1000...1000).contains(adjustment) else { throw CreateError(field: "oomScoreAdj", message: "\(adjustment) must be -1000 to 1000") }
+            limits.oomScoreAdj = adjustment
+        }
+        if let pids = create.pidsLimit, pids != 0 { limits.pids = Int64(pids) }
         if let shares = create.cpuShares, shares != 0 {
             guard shares > 0 else { throw CreateError(field: "cpuShares", message: "must be positive") }
-            options.cpuShares = UInt64(shares)
+            limits.cpuShares = UInt64(shares)
         }
+        if let period = create.cpuPeriod, period != 0 {
+            guard period > 0 else { throw CreateError(field: "cpuPeriod", message: "must be positive") }
+            limits.cpuPeriod = UInt64(period)
+        }
+        if let quota = create.cpuQuota, quota != 0 { limits.cpuQuota = Int64(quota) }
+        if let period = create.cpuRtPeriod, period != 0 {
+            guard period > 0 else { throw CreateError(field: "cpuRtPeriod", message: "must be positive") }
+            limits.cpuRealtimePeriod = UInt64(period)
+        }
+        if let runtime = create.cpuRtRuntime, runtime != 0 { limits.cpuRealtimeRuntime = Int64(runtime) }
+        if let cpus = create.cpus, cpus != 0 {
+            guard cpus > 0, limits.cpuQuota == nil else {
+                throw CreateError(field: "cpus", message: cpus > 0 ? "cannot be combined with cpuQuota" : "must be positive")
+            }
+            // podman: --cpus N is a quota of N periods of 100 ms.
+            let period = limits.cpuPeriod ?? 100_000
+            limits.cpuPeriod = period
+            limits.cpuQuota = Int64((cpus * Double(period)).rounded())
+        }
+        if let set = create.cpuSetCpus, !set.isEmpty { limits.cpusetCpus = set }
+        if let set = create.cpuSetMems, !set.isEmpty { limits.cpusetMems = set }
+        if let weight = create.blkioWeight, !weight.isEmpty {
+            guard let value = UInt16(weight) else { throw CreateError(field: "blkioWeight", message: "\"\(weight)\" must be 10-1000") }
+            limits.blkioWeight = value
+        }
+        limits.blkioWeightDevices = try deviceLimits(create.blkioWeightDevice, "blkioWeightDevice", rate: false)
+        limits.deviceReadBps = try deviceLimits(create.deviceReadBps, "deviceReadBps", rate: true)
+        limits.deviceWriteBps = try deviceLimits(create.deviceWriteBps, "deviceWriteBps", rate: true)
+        limits.deviceReadIOps = try deviceLimits(create.deviceReadIops, "deviceReadIops", rate: false)
+        limits.deviceWriteIOps = try deviceLimits(create.deviceWriteIops, "deviceWriteIops", rate: false)
+        options.resources = limits
+        for entry in create.ulimit ?? [] {
+            // name=soft[:hard]
+            let (name, values) = pair(entry)
+            let numbers = values.split(separator: ":").map { $0 == "-1" ? UInt64.max : UInt64($0) }
+            guard !name.isEmpty, (1...2).contains(numbers.count), let soft = numbers.first ?? nil, let hard = numbers.last ?? nil else {
+                throw CreateError(field: "ulimit", message: "\"\(entry)\" must be name=soft[:hard], such as nofile=1024:2048")
+            }
+            options.ulimits.append(Ulimit(name: name, soft: soft, hard: hard))
+        }
+        for entry in create.sysctl ?? [] {
+            let (key, value) = pair(entry)
+            guard !key.isEmpty, entry.contains("=") else { throw CreateError(field: "sysctl", message: "\"\(entry)\" must be key=value") }
+            options.sysctls[key] = value
+        }
+        if let shm = create.shmSize, !shm.isEmpty { options.shmSize = try size(shm, "shmSize") }
+        if let parent = create.cgroupParent, !parent.isEmpty {
+            guard parent.hasPrefix("/"), !parent.split(separator: "/").contains("..") else {
+                throw CreateError(field: "cgroupParent", message: "\"\(parent)\" must be an absolute cgroup path without '..'")
+            }
+            options.cgroupParent = parent
+        }
+    }
+
+    // MARK: - Security
+
+    private static func security(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
+        var security = SecuritySettings()
+        security.privileged = create.privileged ?? false
+        security.capAdd = (create.capAdd ?? []).map(capability)
+        security.capDrop = (create.capDrop ?? []).map(capability)
+        security.groupAdd = create.groupadd ?? []
+        for option in create.securityOpt ?? [] {
+            let (key, value) = option.contains("=") ? pair(option) : (option, "")
+            switch key {
+            case "no-new-privileges":
+                guard ["", "true", "false"].contains(value) else {
+                    throw CreateError(field: "securityOpt", message: "\"\(option)\": no-new-privileges takes true or false")
+                }
+                security.noNewPrivileges = value != "false"
+            case "label" where value == "disable", "seccomp" where value == "unconfined", "apparmor" where value == "unconfined":
+                // SELinux and AppArmor are not enabled on these machines and Podlink applies no
+                // seccomp profile: already what was asked.
+                continue
+            default:
+                throw CreateError(
+                    field: "securityOpt",
+                    message: "\"\(option)\" is not supported: Podlink applies no SELinux, AppArmor or seccomp profile; no-new-privileges, label=disable, seccomp=unconfined and apparmor=unconfined are accepted")
+            }
+        }
+        options.security = security
+        for entry in create.device ?? [] {
+            // /dev/host[:/dev/container][:rwm]
+            let parts = entry.split(separator: ":").map(String.init)
+            guard let host = parts.first, parts.count <= 3 else {
+                throw CreateError(field: "device", message: "\"\(entry)\" must be /dev/HOST[:/dev/CONTAINER][:PERMISSIONS]")
+            }
+            var mapping = DeviceMapping(hostPath: host, containerPath: host)
+            if parts.count >= 2 {
+                if parts[1].hasPrefix("/") { mapping.containerPath = parts[1] } else { mapping.permissions = parts[1] }
+            }
+            if parts.count == 3 { mapping.permissions = parts[2] }
+            options.devices.append(mapping)
+        }
+    }
+
+    private static func capability(_ name: String) -> String {
+        let upper = name.uppercased()
+        return upper == "ALL" || upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+    }
+
+    // MARK: - Namespaces and name resolution
+
+    private static func namespaces(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
+        for (field, value, keyPath) in [
+            ("ipc", create.ipc, \NamespaceSettings.ipc), ("pid", create.pid, \NamespaceSettings.pid), ("uts", create.uts, \NamespaceSettings.uts),
+        ] {
+            guard let value, !value.isEmpty else { continue }
+            guard let mode = NamespaceMode(parsing: value) else {
+                throw CreateError(field: field, message: "\"\(value)\" must be private, host, container:NAME or ns:PATH")
+            }
+            options.namespaces[keyPath: keyPath] = mode
+        }
+        if let network = create.network, !network.isEmpty {
+            switch network {
+            case "none": options.network = .none
+            case "host": options.network = .host
+            default:
+                throw CreateError(
+                    field: "network",
+                    message: "\"\(network)\" is not supported yet: container networking (CNI bridge, named networks, container:, ns:) is not built; use none or host")
+            }
+        }
+        var names = NameResolution()
+        names.dnsServers = (create.dns ?? []) + (create.dnsServers ?? [])
+        names.dnsSearch = create.dnsSearch ?? []
+        names.dnsOptions = create.dnsOpt ?? []
+        for server in names.dnsServers where !isIPAddress(server) {
+            throw CreateError(field: "dns", message: "\"\(server)\" is not an IP address")
+        }
+        for entry in create.addHost ?? [] {
+            guard let colon = entry.firstIndex(of: ":"), colon != entry.startIndex, isIPAddress(String(entry[entry.index(after: colon)...])) else {
+                throw CreateError(field: "addHost", message: "\"\(entry)\" must be HOST:IP")
+            }
+            names.extraHosts.append(entry)
+        }
+        names.noHosts = create.noHosts ?? false
+        if names.noHosts && !names.extraHosts.isEmpty {
+            throw CreateError(field: "addHost", message: "cannot be combined with noHosts, which leaves /etc/hosts to the image")
+        }
+        options.nameResolution = names
+    }
+
+    private static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
+    // MARK: - File systems
+
+    private static func filesystem(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
         options.readOnlyRootfs = create.readonly ?? false
+        options.readOnlyTmpfs = create.readonlytmpfs ?? true
+        for volume in create.volume ?? [] {
+            options.mounts.append(try bindMount(volume))
+        }
+        for specification in create.mount ?? [] {
+            try mount(specification, &options)
+        }
+        for entry in create.tmpfs ?? [] {
+            let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let destination = parts.first, destination.hasPrefix("/") else {
+                throw CreateError(field: "tmpfs", message: "\"\(entry)\" must be /PATH[:OPTIONS]")
+            }
+            options.tmpfs.append(TmpfsMount(destination: destination, options: parts.count == 2 ? parts[1].split(separator: ",").map(String.init) : []))
+        }
+        options.volumesFrom = create.volumesFrom ?? []
+    }
+
+    /// `-v /host:/container[:options]`.
+    private static func bindMount(_ volume: String) throws(CreateError) -> BindMount {
+        let parts = volume.split(separator: ":").map(String.init)
+        guard parts.count == 2 || parts.count == 3 else {
+            throw CreateError(field: "volume", message: "\"\(volume)\" must be /host/path:/container/path[:ro|rw]")
+        }
+        guard parts[0].hasPrefix("/") else {
+            throw CreateError(field: "volume", message: "\"\(volume)\": named volumes are not built yet; give a host path")
+        }
+        var readOnly = false
+        for option in parts.count == 3 ? parts[2].split(separator: ",").map(String.init) : [] {
+            switch option {
+            case "ro": readOnly = true
+            case "rw": readOnly = false
+            // SELinux relabelling and propagation: no SELinux here, and mounts are private.
+            case "z", "Z", "rprivate", "private": continue
+            default:
+                throw CreateError(field: "volume", message: "option \"\(option)\" in \"\(volume)\" is not supported; use ro or rw")
+            }
+        }
+        return BindMount(source: parts[0], destination: parts[1], readOnly: readOnly)
+    }
+
+    /// `--mount type=bind,source=/a,destination=/b[,ro]` and `type=tmpfs,destination=/t[,tmpfs-size=...]`.
+    private static func mount(_ specification: String, _ options: inout ContainerCreateOptions) throws(CreateError) {
+        var fields: [String: String] = [:]
+        var flags: Set<String> = []
+        for item in specification.split(separator: ",").map(String.init) {
+            if item.contains("=") {
+                let (key, value) = pair(item)
+                fields[key] = value
+            } else {
+                flags.insert(item)
+            }
+        }
+        let destination = fields["destination"] ?? fields["dst"] ?? fields["target"] ?? ""
+        guard destination.hasPrefix("/") else {
+            throw CreateError(field: "mount", message: "\"\(specification)\" needs destination=/PATH")
+        }
+        let readOnly = flags.contains("ro") || flags.contains("readonly") || fields["ro"] == "true" || fields["readonly"] == "true"
+        switch fields["type"] {
+        case "bind":
+            guard let source = fields["source"] ?? fields["src"], source.hasPrefix("/") else {
+                throw CreateError(field: "mount", message: "\"\(specification)\" needs source=/HOST/PATH")
+            }
+            options.mounts.append(BindMount(source: source, destination: destination, readOnly: readOnly))
+        case "tmpfs":
+            var tmpfsOptions = ["rw", "noexec", "nosuid", "nodev"]
+            if let size = fields["tmpfs-size"] { tmpfsOptions.append("size=\(size)") }
+            if let mode = fields["tmpfs-mode"] { tmpfsOptions.append("mode=\(mode)") }
+            if readOnly { tmpfsOptions[0] = "ro" }
+            options.tmpfs.append(TmpfsMount(destination: destination, options: tmpfsOptions))
+        case "volume":
+            throw CreateError(field: "mount", message: "\"\(specification)\": named volumes are not built yet; use type=bind or type=tmpfs")
+        default:
+            throw CreateError(field: "mount", message: "\"\(specification)\" needs type=bind or type=tmpfs")
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    private static func lifecycle(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
         options.autoRemove = create.rm ?? false
         if let signal = create.stopSignal, !signal.isEmpty {
             guard let number = try? Signals.number(signal) else {
@@ -74,35 +422,107 @@ enum CreateMapping {
             guard timeout >= 0, timeout <= Int(UInt32.max) else { throw CreateError(field: "stopTimeout", message: "must be 0 or more seconds") }
             options.stopTimeout = UInt32(timeout)
         }
-        options.tty = create.tty ?? false
-        if let user = create.user, !user.isEmpty { options.user = user }
-        if let workDir = create.workDir, !workDir.isEmpty { options.workingDir = workDir }
-        for volume in create.volume ?? [] {
-            let parts = volume.split(separator: ":").map(String.init)
-            guard parts.count == 2 || parts.count == 3 else {
-                throw CreateError(field: "volume", message: "\"\(volume)\" must be /host/path:/container/path[:ro|rw]")
+        if let restart = create.restart, !restart.isEmpty {
+            guard let policy = RestartPolicy(parsing: restart) else {
+                throw CreateError(field: "restart", message: "\"\(restart)\" must be no, on-failure[:N], always or unless-stopped")
             }
-            guard parts.count == 2 || ["ro", "rw"].contains(parts[2]) else {
-                throw CreateError(field: "volume", message: "option \"\(parts[2])\" in \"\(volume)\" is not supported; use ro or rw")
-            }
-            options.mounts.append(BindMount(source: parts[0], destination: parts[1], readOnly: parts.count == 3 && parts[2] == "ro"))
+            options.restartPolicy = policy
         }
-        return options
+        if let cidFile = create.cidFile, !cidFile.isEmpty {
+            guard cidFile.hasPrefix("/") else { throw CreateError(field: "cidFile", message: "\"\(cidFile)\" must be an absolute path") }
+            guard !FileManager.default.fileExists(atPath: cidFile) else {
+                throw CreateError(field: "cidFile", message: "\(cidFile) exists already; remove it or choose another path")
+            }
+            options.cidFile = cidFile
+        }
+        if let pidfile = create.conmonPidfile, !pidfile.isEmpty {
+            guard pidfile.hasPrefix("/") else { throw CreateError(field: "conmonPidfile", message: "\"\(pidfile)\" must be an absolute path") }
+            options.conmonPidFile = pidfile
+        }
+        options.healthcheck = try healthcheck(create)
     }
 
-    private static func isSet(_ value: Any) -> Bool {
-        let mirror = Mirror(reflecting: value)
-        if mirror.displayStyle == .optional {
-            guard let inner = mirror.children.first?.value else { return false }
-            return isSet(inner)
+    /// podman's healthcheck flags: the command as a JSON array (CMD or CMD-SHELL first)
+    /// or a shell command; "none" turns the image's off.
+    private static func healthcheck(_ create: IoPodman.Create) throws(CreateError) -> HealthcheckConfig? {
+        guard let text = create.healthcheckCommand, !text.isEmpty, text.lowercased() != "none" else {
+            let tuned = [create.healthcheckInterval, create.healthcheckTimeout, create.healthcheckStartPeriod].contains { !($0 ?? "").isEmpty }
+                || create.healthcheckRetries != nil
+            if tuned { throw CreateError(field: "healthcheckCommand", message: "is needed for the other healthcheck settings") }
+            return nil
         }
-        switch value {
-        case let flag as Bool: return flag
-        case let number as Int: return number != 0
-        case let number as Double: return number != 0
-        case let text as String: return !text.isEmpty
-        case let list as [String]: return !list.isEmpty
-        default: return true
+        var test: [String]
+        if let array = try? JSONDecoder().decode([String].self, from: Data(text.utf8)), !array.isEmpty {
+            test = array
+            if !["CMD", "CMD-SHELL"].contains(array[0]) { test = ["CMD"] + array }
+        } else {
+            test = ["CMD-SHELL", text]
+        }
+        var config = HealthcheckConfig(test: test)
+        if let interval = create.healthcheckInterval, !interval.isEmpty {
+            config.interval = interval == "disable" ? 0 : try duration(interval, "healthcheckInterval")
+        }
+        if let timeout = create.healthcheckTimeout, !timeout.isEmpty { config.timeout = try duration(timeout, "healthcheckTimeout") }
+        if let start = create.healthcheckStartPeriod, !start.isEmpty { config.startPeriod = try duration(start, "healthcheckStartPeriod") }
+        if let retries = create.healthcheckRetries { config.retries = retries }
+        return config
+    }
+
+    // MARK: - Values
+
+    /// `key=value` (a value may hold `=`); `key` alone is an empty value.
+    private static func pair(_ text: String) -> (String, String) {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+    }
+
+    private static func size(_ text: String?, _ field: String) throws(CreateError) -> Int64? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let bytes = PodmanFormat.bytes(text), bytes >= 0 else {
+            throw CreateError(field: field, message: "\"\(text)\" is not a size such as 512m or 1g")
+        }
+        return bytes
+    }
+
+    /// Go durations as podman's flags take them: `30s`, `1m30s`, `500ms`, `1h`.
+    static func duration(_ text: String, _ field: String) throws(CreateError) -> Double {
+        var total = 0.0
+        var number = ""
+        var rest = Substring(text)
+        while let first = rest.first {
+            if first.isNumber || first == "." {
+                number.append(first)
+                rest.removeFirst()
+                continue
+            }
+            let unit = String(rest.prefix { !$0.isNumber && $0 != "." })
+            rest.removeFirst(unit.count)
+            let scale: Double? = ["h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000_001, "µs": 0.000_001, "ns": 0.000_000_001][unit]
+            guard let value = Double(number), let scale else {
+                throw CreateError(field: field, message: "\"\(text)\" is not a duration such as 30s or 1m30s")
+            }
+            total += value * scale
+            number = ""
+        }
+        guard number.isEmpty, !text.isEmpty else {
+            throw CreateError(field: field, message: "\"\(text)\" is not a duration such as 30s or 1m30s (give a unit)")
+        }
+        return total
+    }
+
+    /// `/dev/sda:500` (a weight or IOPS) or `/dev/sda:1mb` (bytes per second).
+    private static func deviceLimits(_ entries: [String]?, _ field: String, rate: Bool) throws(CreateError) -> [DeviceLimit] {
+        try (entries ?? []).map { (entry: String) throws(CreateError) -> DeviceLimit in
+            guard let colon = entry.lastIndex(of: ":") else {
+                throw CreateError(field: field, message: "\"\(entry)\" must be /dev/DEVICE:VALUE")
+            }
+            let path = String(entry[..<colon])
+            let text = String(entry[entry.index(after: colon)...])
+            let value = rate ? PodmanFormat.bytes(text).flatMap { UInt64(exactly: $0) } : UInt64(text)
+            guard let value, path.hasPrefix("/") else {
+                throw CreateError(field: field, message: "\"\(entry)\" must be /dev/DEVICE:\(rate ? "RATE such as 1mb" : "NUMBER")")
+            }
+            return DeviceLimit(path: path, value: value)
         }
     }
 }

@@ -104,8 +104,8 @@ struct ContainerInspectJSON: Encodable {
             Labels: config.labels, StopSignal: config.stopSignal, StopTimeout: config.stopTimeout, Tty: config.tty)
         HostConfig = HostConfigFields(
             Binds: config.mounts.map { "\($0.source):\($0.destination):\($0.readOnly ? "ro" : "rw")" },
-            NetworkMode: config.network.rawValue, Memory: config.memoryLimit ?? 0, PidsLimit: config.pidsLimit ?? 0,
-            CpuShares: config.cpuShares ?? 0, ReadonlyRootfs: config.readOnlyRootfs, AutoRemove: config.autoRemove)
+            NetworkMode: config.network.rawValue, Memory: config.resources.memory ?? 0, PidsLimit: config.resources.pids ?? 0,
+            CpuShares: config.resources.cpuShares ?? 0, ReadonlyRootfs: config.readOnlyRootfs, AutoRemove: config.autoRemove)
     }
 }
 

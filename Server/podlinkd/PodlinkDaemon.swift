@@ -119,13 +119,21 @@ struct PodlinkDaemon: AsyncParsableCommand {
         let signals = SignalHandlers(on: [SIGTERM, SIGINT]) { server.shutdown() }
         defer { signals.cancel() }
 
-        // Exited containers are cleaned up (and --rm ones removed) even when nobody asks.
+        // Exited containers are cleaned up (--rm ones removed, restart policies applied)
+        // even when nobody asks, and due healthchecks run.
         let reaper = Task {
             while !Task.isCancelled {
                 await runtime.reapExitedContainers()
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
+        let healthchecks = Task {
+            while !Task.isCancelled {
+                await runtime.runDueHealthchecks()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        defer { healthchecks.cancel() }
         do {
             try await server.run(on: listener) {
                 SocketActivation.notify("READY=1")

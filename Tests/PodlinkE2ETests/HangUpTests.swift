@@ -26,8 +26,8 @@ struct HangUpTests {
             let leaving = try await daemon.client()
             let abandoned = Task { [leaving] in
                 switch call {
-                case .stop: _ = try await leaving.api.stopContainer(name: id, timeout: 3)
-                case .restart: _ = try await leaving.api.restartContainer(name: id, timeout: 3)
+                case .stop: _ = try await leaving.api.stopContainer(name: id, timeout: Self.stopTimeout)
+                case .restart: _ = try await leaving.api.restartContainer(name: id, timeout: Self.stopTimeout)
                 case .wait: _ = try await leaving.api.waitContainer(name: id, interval: 250_000_000)
                 case .kill: _ = try await leaving.api.killContainer(name: id, signal: 9)
                 case .removeForce: _ = try await leaving.api.removeContainer(name: id, force: true, removeVolumes: false)
@@ -44,13 +44,15 @@ struct HangUpTests {
             _ = await abandoned.result
 
             // Everyone else is answered at once, on every event loop, while the abandoned
-            // call's work goes on.
+            // call's work goes on. The bound leaves room for a machine busy with the other
+            // suites; a loop held by the abandoned call would hold a probe for the rest of
+            // the stop timeout.
             for _ in 0..<8 {
                 let started = ContinuousClock.now
                 let probe = try await daemon.client()
                 _ = try await probe.api.getVersion()
                 await probe.close()
-                #expect(ContinuousClock.now - started < .milliseconds(500), "a new connection waited \(ContinuousClock.now - started)")
+                #expect(ContinuousClock.now - started < .seconds(2), "a new connection waited \(ContinuousClock.now - started)")
             }
 
             // The container settles where the call takes it.
@@ -74,7 +76,7 @@ struct HangUpTests {
             }
             #expect(status == expected, "\(call): the container is \(status), not \(expected)")
 
-            // A stop that waits 3 s for a process ignoring SIGTERM must not burn those 3 s.
+            // A stop that waits for a process ignoring SIGTERM must not burn that time.
             let cpu = daemon.cpuSeconds - cpuBefore
             #expect(cpu < 1.0, "the daemon used \(cpu) s of CPU during an abandoned \(call)")
             var zombies: [Int32] = []
@@ -87,6 +89,9 @@ struct HangUpTests {
             if status != "gone" { try await client.remove(id, force: true) }
         }
     }
+
+    /// Long enough that a probe held by a blocked event loop waits well past the bound.
+    static let stopTimeout = 6
 
     private func restartCount(_ client: PodmanClient, _ id: String) async throws -> Int {
         let inspect = try JSONSerialization.jsonObject(with: Data(try await client.inspect(id).utf8)) as? [String: Any]

@@ -1,3 +1,5 @@
+import Glibc
+
 /// What a caller asks for when creating a container; unset fields come from the image.
 /// Every field is validated, and a value Podlink cannot honour is refused with the
 /// field's name rather than ignored.
@@ -9,24 +11,51 @@ public struct ContainerCreateOptions: Sendable, Equatable {
     public var command: [String]?
     /// Replaces the image's Entrypoint; nil keeps it.
     public var entrypoint: [String]?
-    /// `NAME=value` entries, over the image's.
+    /// `NAME=value` entries over the image's; a bare `NAME` takes the image's value for it
+    /// (and is dropped when the image has none), as podman does.
     public var env: [String] = []
+    /// Files on this machine of `NAME=value` lines (`#` comments, bare names as above),
+    /// read before `env`.
+    public var envFiles: [String] = []
     public var workingDir: String?
     public var user: String?
     public var hostname = ""
     public var labels: [String: String] = [:]
+    /// Files on this machine of `key=value` lines, read before `labels`.
+    public var labelFiles: [String] = []
+    public var annotations: [String: String] = [:]
     public var tty = false
+    public var openStdin = false
+    public var detachKeys: String?
     public var readOnlyRootfs = false
-    /// Bytes.
-    public var memoryLimit: Int64?
-    public var pidsLimit: Int64?
-    public var cpuShares: UInt64?
+    public var readOnlyTmpfs = true
+    public var resources = ResourceLimits()
+    public var security = SecuritySettings()
+    public var namespaces = NamespaceSettings()
     public var network = NetworkMode.none
+    public var nameResolution = NameResolution()
+    /// `80`, `80/tcp`, `53/udp`, `8000-8010/tcp`: added to the image's.
+    public var exposedPorts: [String] = []
     public var mounts: [BindMount] = []
+    /// Containers (names or IDs) whose bind mounts this one gets too (`ID[:ro|rw]`).
+    public var volumesFrom: [String] = []
+    public var tmpfs: [TmpfsMount] = []
+    public var devices: [DeviceMapping] = []
+    public var ulimits: [Ulimit] = []
+    public var sysctls: [String: String] = [:]
+    public var shmSize: Int64?
+    public var initPath: String?
+    public var cgroupParent = ""
+    public var log = LogSettings()
+    public var healthcheck: HealthcheckConfig?
+    public var restartPolicy = RestartPolicy()
     public var stopSignal: Int32?
     /// Seconds.
     public var stopTimeout: UInt32?
     public var autoRemove = false
+    public var conmonPidFile: String?
+    /// A file on this machine that gets the new container's ID.
+    public var cidFile: String?
 
     public init(image: String) {
         self.image = image
@@ -37,9 +66,7 @@ public struct ContainerCreateOptions: Sendable, Equatable {
         func fail(_ field: String, _ message: String) -> LibpodError { .invalidArgument("invalid \(field): \(message)") }
         if !name.isEmpty { try ContainerNaming.validate(name: name) }
         for entry in env {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw fail("env", "\"\(entry)\" must be NAME=value")
-            }
+            if entry.hasPrefix("=") { throw fail("env", "\"\(entry)\" has no name: give NAME=value or NAME") }
             if entry.contains("\0") { throw fail("env", "\"\(entry.prefix(40))\" contains a NUL byte") }
         }
         if let workingDir, !workingDir.hasPrefix("/") { throw fail("workdir", "\"\(workingDir)\" must be an absolute path") }
@@ -50,21 +77,104 @@ public struct ContainerCreateOptions: Sendable, Equatable {
                 throw fail("hostname", "\"\(hostname)\" is not a valid host name (letters, digits, '-' and '.', at most 253)")
             }
         }
-        if let memoryLimit, memoryLimit < 6 * 1024 * 1024 {
-            throw fail("memory", "\(memoryLimit) bytes is below the minimum of 6 MiB")
-        }
-        if let pidsLimit, pidsLimit < 1 { throw fail("pids-limit", "\(pidsLimit) must be at least 1") }
-        if let cpuShares, !(2...262_144).contains(cpuShares) { throw fail("cpu-shares", "\(cpuShares) must be between 2 and 262144") }
+        try validateResources(fail)
         if let stopSignal, !(1...64).contains(stopSignal) { throw fail("stop-signal", "\(stopSignal) is not a signal number (1-64)") }
         if let command, command.contains(where: { $0.contains("\0") }) { throw fail("command", "an argument contains a NUL byte") }
         for mount in mounts {
             guard mount.source.hasPrefix("/"), FileSystem.exists(mount.source) else {
                 throw fail("mount", "source \"\(mount.source)\" must be an existing absolute path on the host")
             }
-            guard mount.destination.hasPrefix("/"), !mount.destination.split(separator: "/").contains("..") else {
-                throw fail("mount", "destination \"\(mount.destination)\" must be an absolute path without '..'")
+            try Self.checkDestination(mount.destination, "mount", fail)
+        }
+        for mount in tmpfs { try Self.checkDestination(mount.destination, "tmpfs", fail) }
+        for device in devices {
+            var info = stat()
+            guard device.hostPath.hasPrefix("/"), stat(device.hostPath, &info) == 0,
+                (info.st_mode & S_IFMT) == S_IFCHR || (info.st_mode & S_IFMT) == S_IFBLK
+            else { throw fail("device", "\"\(device.hostPath)\" is not a character or block device on this machine") }
+            try Self.checkDestination(device.containerPath, "device", fail)
+            guard !device.permissions.isEmpty, device.permissions.allSatisfy({ "rwm".contains($0) }) else {
+                throw fail("device", "permissions \"\(device.permissions)\" must be some of r, w and m")
             }
         }
+        for ulimit in ulimits {
+            guard Self.rlimitNames[ulimit.name] != nil else {
+                throw fail("ulimit", "\"\(ulimit.name)\" is not a limit; use one of \(Self.rlimitNames.keys.sorted().joined(separator: ", "))")
+            }
+            guard ulimit.soft <= ulimit.hard else { throw fail("ulimit", "\(ulimit.name): the soft limit \(ulimit.soft) is above the hard limit \(ulimit.hard)") }
+        }
+        for key in sysctls.keys {
+            guard Self.namespacedSysctl(key) else {
+                throw fail("sysctl", "\"\(key)\" is not namespaced: only kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* and net.* may be set per container")
+            }
+        }
+        if let shmSize, shmSize <= 0 { throw fail("shm-size", "must be more than 0 bytes") }
+        for capability in security.capAdd + security.capDrop where !Self.isCapability(capability) {
+            throw fail("cap-add/cap-drop", "\"\(capability)\" is not a capability name such as CAP_NET_ADMIN (or ALL)")
+        }
+        if let healthcheck {
+            guard !healthcheck.command.isEmpty else { throw fail("healthcheck-command", "the command is empty") }
+            guard healthcheck.retries >= 1 else { throw fail("healthcheck-retries", "must be at least 1") }
+            guard healthcheck.timeout > 0 else { throw fail("healthcheck-timeout", "must be more than 0") }
+            guard healthcheck.interval >= 0, healthcheck.startPeriod >= 0 else {
+                throw fail("healthcheck-interval", "durations cannot be negative")
+            }
+        }
+        if autoRemove && restartPolicy.name != .no {
+            throw fail("restart", "a container removed on exit (--rm) cannot have a restart policy")
+        }
         for (key, _) in labels where key.isEmpty { throw fail("label", "a label key must not be empty") }
+    }
+
+    private func validateResources(_ fail: (String, String) -> LibpodError) throws(LibpodError) {
+        let limits = resources
+        if let memory = limits.memory, memory < 6 * 1024 * 1024 { throw fail("memory", "\(memory) bytes is below the minimum of 6 MiB") }
+        if let reservation = limits.memoryReservation, reservation < 0 { throw fail("memory-reservation", "cannot be negative") }
+        if let swap = limits.memorySwap, swap != -1 {
+            guard let memory = limits.memory else { throw fail("memory-swap", "needs a memory limit too") }
+            guard swap >= memory else { throw fail("memory-swap", "\(swap) must be at least the memory limit \(memory), or -1 for unlimited") }
+        }
+        if let swappiness = limits.memorySwappiness, swappiness > 100 { throw fail("memory-swappiness", "\(swappiness) must be 0-100") }
+        if let pids = limits.pids, pids < 1 && pids != -1 { throw fail("pids-limit", "\(pids) must be at least 1 (or -1 for none)") }
+        if let shares = limits.cpuShares, !(2...262_144).contains(shares) { throw fail("cpu-shares", "\(shares) must be between 2 and 262144") }
+        if let period = limits.cpuPeriod, !(1000...1_000_000).contains(period) { throw fail("cpu-period", "\(period) must be 1000-1000000 microseconds") }
+        if let quota = limits.cpuQuota, quota < 1000 && quota != -1 { throw fail("cpu-quota", "\(quota) must be at least 1000 microseconds") }
+        if let weight = limits.blkioWeight, !(10...1000).contains(weight) { throw fail("blkio-weight", "\(weight) must be 10-1000") }
+        for (field, set) in [("cpuset-cpus", limits.cpusetCpus), ("cpuset-mems", limits.cpusetMems)] {
+            guard let set else { continue }
+            guard !set.isEmpty, set.allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }) else {
+                throw fail(field, "\"\(set)\" is not a list such as 0-2,4")
+            }
+        }
+        let deviceLimits = limits.blkioWeightDevices + limits.deviceReadBps + limits.deviceWriteBps + limits.deviceReadIOps + limits.deviceWriteIOps
+        for limit in deviceLimits {
+            var info = stat()
+            guard stat(limit.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFBLK else {
+                throw fail("device limits", "\"\(limit.path)\" is not a block device on this machine")
+            }
+        }
+    }
+
+    private static func checkDestination(_ path: String, _ field: String, _ fail: (String, String) -> LibpodError) throws(LibpodError) {
+        guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+            throw fail(field, "destination \"\(path)\" must be an absolute path without '..'")
+        }
+    }
+
+    /// RLIMIT_ numbers by podman's lowercase names.
+    static let rlimitNames: [String: Int32] = [
+        "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6, "nofile": 7, "memlock": 8,
+        "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12, "nice": 13, "rtprio": 14, "rttime": 15,
+    ]
+
+    /// The sysctls the kernel scopes to a namespace (the only ones a container may set).
+    static func namespacedSysctl(_ key: String) -> Bool {
+        ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+         "kernel.shm_rmid_forced", "kernel.domainname", "kernel.hostname"].contains(key)
+            || key.hasPrefix("fs.mqueue.") || key.hasPrefix("net.")
+    }
+
+    static func isCapability(_ name: String) -> Bool {
+        name == "ALL" || OCISpecBuilder.allCapabilities.contains(name)
     }
 }

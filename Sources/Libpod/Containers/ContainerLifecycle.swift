@@ -10,7 +10,8 @@ extension Runtime {
 
     func bundleDirectory(_ id: String) -> String { "\(paths.containersDir)/\(id)/userdata" }
     func runDirectory(_ id: String) -> String { "\(paths.containersRunDir)/\(id)" }
-    public func logPath(_ id: String) -> String { bundleDirectory(id) + "/ctr.log" }
+    /// The container's log file: its own under the bundle, or the one it asked for.
+    public func logPath(_ config: ContainerConfig) -> String { config.log.path ?? bundleDirectory(config.id) + "/ctr.log" }
 
     func ociCommand(for container: Container) -> OCIRuntimeCommand {
         let path = container.config.ociRuntime.isEmpty ? ociRuntime.path : container.config.ociRuntime
@@ -47,33 +48,49 @@ extension Runtime {
         guard !command.isEmpty else {
             throw .invalidArgument("no command given and image \(options.image) has none; give a command")
         }
-        var env = imageConfig.env
-        for entry in options.env {
-            let key = entry.prefix { $0 != "=" }
-            env.removeAll { $0.prefix { $0 != "=" } == key }
-            env.append(entry)
-        }
-        if !env.contains(where: { $0.hasPrefix("PATH=") }) {
-            env.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
-        }
-        if options.tty, !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
         var labels = imageConfig.labels
+        for file in options.labelFiles {
+            for line in try Self.settingLines(file, what: "label file") {
+                let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+        }
         labels.merge(options.labels) { _, mine in mine }
         var stopSignal = options.stopSignal ?? SIGTERM
         if options.stopSignal == nil, let name = imageConfig.stopSignal { stopSignal = try Signals.number(name) }
+        var mounts = options.mounts
+        for source in options.volumesFrom {
+            mounts += try await mountsShared(from: source, into: mounts)
+        }
+        if let initPath = options.initPath, !FileSystem.exists(initPath) {
+            throw .invalidArgument("invalid init-path: \(initPath) does not exist on this machine; install catatonit or tini, or give its path")
+        }
+        var exposedPorts = imageConfig.exposedPorts
+        for port in options.exposedPorts {
+            let normalized = port.contains("/") ? port : port + "/tcp"
+            if !exposedPorts.contains(normalized) { exposedPorts.append(normalized) }
+        }
 
         let draft = ContainerConfig(
             id: ContainerNaming.newID(), name: options.name, namespace: config.namespace, imageID: image.id,
-            imageName: image.names.first ?? options.image, command: command, env: env,
+            imageName: image.names.first ?? options.image, command: command, entrypoint: entrypoint,
+            env: try environment(options, tty: options.tty, imageEnv: imageConfig.env),
             workingDir: options.workingDir ?? (imageConfig.workingDir.isEmpty ? "/" : imageConfig.workingDir),
-            user: options.user ?? imageConfig.user, hostname: options.hostname, labels: labels, tty: options.tty,
-            readOnlyRootfs: options.readOnlyRootfs, memoryLimit: options.memoryLimit, pidsLimit: options.pidsLimit,
-            cpuShares: options.cpuShares, network: options.network, mounts: options.mounts, stopSignal: stopSignal,
-            stopTimeout: options.stopTimeout ?? 10, autoRemove: options.autoRemove, ociRuntime: ociRuntime.path)
+            user: options.user ?? imageConfig.user, hostname: options.hostname, labels: labels,
+            annotations: options.annotations, tty: options.tty, openStdin: options.openStdin, detachKeys: options.detachKeys,
+            readOnlyRootfs: options.readOnlyRootfs, readOnlyTmpfs: options.readOnlyTmpfs, resources: options.resources,
+            security: options.security, namespaces: try await resolved(options.namespaces), network: options.network,
+            nameResolution: options.nameResolution, exposedPorts: exposedPorts.sorted(), mounts: mounts, tmpfs: options.tmpfs,
+            devices: options.devices, ulimits: options.ulimits, sysctls: options.sysctls,
+            shmSize: options.shmSize ?? ContainerConfig.defaultShmSize, initPath: options.initPath,
+            cgroupParent: options.cgroupParent, log: options.log, healthcheck: options.healthcheck,
+            restartPolicy: options.restartPolicy, stopSignal: stopSignal, stopTimeout: options.stopTimeout ?? 10,
+            autoRemove: options.autoRemove, conmonPidFile: options.conmonPidFile, ociRuntime: ociRuntime.path)
         try storage.create(draft.id)
+        let container: Container
         do {
             try FileSystem.ensureDirectory(bundleDirectory(draft.id), mode: 0o700)
-            return try await addContainer(draft)
+            container = try await addContainer(draft)
         } catch {
             bestEffort("removing the storage of the container that could not be created") { () throws(LibpodError) in
                 try storage.remove(draft.id)
@@ -81,6 +98,68 @@ extension Runtime {
             }
             throw error
         }
+        if let cidFile = options.cidFile {
+            try FileSystem.writeAtomically(cidFile, Array(container.id.utf8))
+        }
+        return container
+    }
+
+    /// The image's environment, then the env files, then `env`; a bare `NAME` keeps the
+    /// value the image gives it (podman's rule). PATH is always set, TERM with a terminal.
+    private func environment(_ options: ContainerCreateOptions, tty: Bool, imageEnv: [String]) throws(LibpodError) -> [String] {
+        var env = imageEnv
+        func key(_ entry: String) -> Substring { entry.prefix { $0 != "=" } }
+        func apply(_ entry: String) {
+            var entry = entry
+            if !entry.contains("=") {
+                guard let inherited = imageEnv.first(where: { key($0) == entry }) else { return }
+                entry = inherited
+            }
+            env.removeAll { key($0) == key(entry) }
+            env.append(entry)
+        }
+        for file in options.envFiles {
+            for line in try Self.settingLines(file, what: "env file") { apply(line) }
+        }
+        for entry in options.env { apply(entry) }
+        if !env.contains(where: { $0.hasPrefix("PATH=") }) {
+            env.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
+        }
+        if tty, !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
+        return env
+    }
+
+    /// The non-empty, non-comment lines of a settings file on this machine.
+    private static func settingLines(_ path: String, what: String) throws(LibpodError) -> [String] {
+        guard let text = try FileSystem.readString(path) else {
+            throw .invalidArgument("invalid \(what): \(path) does not exist on the machine podlinkd runs on")
+        }
+        return text.split(separator: "\n").map { String($0).trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    /// `--volumes-from ID[:ro|rw]`: the other container's bind mounts, except where this
+    /// one mounts something at the same place.
+    private func mountsShared(from source: String, into existing: [BindMount]) async throws(LibpodError) -> [BindMount] {
+        let parts = source.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, parts.count == 1 || ["ro", "rw"].contains(parts[1]) else {
+            throw .invalidArgument("invalid volumes-from \"\(source)\": give CONTAINER[:ro|rw]")
+        }
+        let other = try await container(name)
+        return other.config.mounts.filter { mount in !existing.contains { $0.destination == mount.destination } }.map {
+            BindMount(source: $0.source, destination: $0.destination, readOnly: parts.count == 2 ? parts[1] == "ro" : $0.readOnly)
+        }
+    }
+
+    /// Namespace modes with `container:NAME` resolved to the full ID (the mode is kept by ID).
+    private func resolved(_ namespaces: NamespaceSettings) async throws(LibpodError) -> NamespaceSettings {
+        var result = namespaces
+        for keyPath in [\NamespaceSettings.ipc, \NamespaceSettings.pid, \NamespaceSettings.uts] {
+            if case .container(let name) = namespaces[keyPath: keyPath] {
+                result[keyPath: keyPath] = .container(try await containerID(name))
+            }
+        }
+        return result
     }
 
     // MARK: - Sync with conmon
@@ -139,6 +218,32 @@ extension Runtime {
         }
     }
 
+    /// What the spec needs from outside the config: the user as numbers (from the image's
+    /// own /etc/passwd and /etc/group), the namespaces joined from elsewhere.
+    func specEnvironment(_ config: ContainerConfig, rootfs: String, runDir: String) async throws(LibpodError) -> OCISpecBuilder.Environment {
+        var environment = OCISpecBuilder.Environment(
+            rootfs: rootfs, runDir: runDir,
+            user: try ResolvedUser.resolve(config.user, groupAdd: config.security.groupAdd, rootfs: rootfs),
+            cgroupParent: "/podlink")
+        for (type, mode) in [("pid", config.namespaces.pid), ("ipc", config.namespaces.ipc), ("uts", config.namespaces.uts)] {
+            switch mode {
+            case .private, .host: continue
+            case .path(let path):
+                guard FileSystem.exists(path) else {
+                    throw .invalidArgument("the \(type) namespace \(path) does not exist; give the path of a namespace (/proc/PID/ns/\(type))")
+                }
+                environment.namespacePaths[type] = path
+            case .container(let other):
+                let owner = try await state.container(id: other)
+                guard owner.state.status == .running, owner.state.pid > 0 else {
+                    throw .invalidState(id: other, state: owner.state.status, operation: "share the \(type) namespace of; start it first")
+                }
+                environment.namespacePaths[type] = "/proc/\(owner.state.pid)/ns/\(type)"
+            }
+        }
+        return environment
+    }
+
     private func initialize(_ container: inout Container, operation: String) async throws(LibpodError) {
         guard [.configured, .exited, .stopped].contains(container.state.status) else {
             throw .invalidState(id: container.id, state: container.state.status, operation: operation)
@@ -155,8 +260,8 @@ extension Runtime {
             let runDir = runDirectory(id)
             try FileSystem.ensureDirectory(runDir, mode: 0o700)
             try OCISpecBuilder.writeEtcFiles(config: container.config, runDir: runDir)
-            let user = try ResolvedUser.resolve(container.config.user, rootfs: rootfs)
-            let spec = OCISpecBuilder.build(config: container.config, rootfs: rootfs, runDir: runDir, user: user, cgroupParent: "/podlink")
+            let spec = OCISpecBuilder.build(
+                config: container.config, environment: try await specEnvironment(container.config, rootfs: rootfs, runDir: runDir))
             let encoded: Data
             do { encoded = try JSONEncoder().encode(spec) } catch { throw LibpodError.encoding(what: "config.json", cause: "\(error)") }
             try FileSystem.writeAtomically(bundleDirectory(id) + "/config.json", encoded)
@@ -171,7 +276,11 @@ extension Runtime {
                 conmonPath: conmon.path, runtime: ociCommand(for: container), exitsDir: paths.exitsDir,
                 socketDir: paths.socketDir, maxLogSize: config.maxLogSize, noPivotRoot: config.noPivotRoot,
                 environment: config.conmonEnvVars)
-            let started = try await launcher.create(config: container.config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(id))
+            let started = try await launcher.create(
+                config: container.config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(container.config))
+            if let copy = container.config.conmonPidFile {
+                try FileSystem.writeAtomically(copy, Array("\(started.conmonPID)\n".utf8))
+            }
             container.state.pid = started.pid
             container.state.conmonPID = started.conmonPID
             container.state.exitCode = 0
@@ -209,7 +318,12 @@ extension Runtime {
         }
         try await ociCommand(for: container).start(container.id)
         container.state.status = .running
+        container.state.stoppedByUser = false
         container.state.startedAt = Date()
+        if container.config.healthcheck != nil {
+            let id = container.id
+            bestEffort("marking the health of \(id.prefix(12)) as starting") { () throws(LibpodError) in try writeHealth(.started, id: id) }
+        }
         container.state.finishedAt = nil
         record(Event(type: .container, status: "start", id: container.id, name: container.name))
     }
@@ -231,6 +345,7 @@ extension Runtime {
             case .exited, .stopped: return nil
             case .running, .created, .stopping:
                 container.state.status = .stopping
+                container.state.stoppedByUser = true
                 return container
             default: throw .invalidState(id: container.id, state: container.state.status, operation: "stop")
             }
@@ -308,6 +423,7 @@ extension Runtime {
             }
             let runtime = ociCommand(for: container)
             try await runtime.kill(container.id, signal: signal)
+            container.state.stoppedByUser = true
             // A frozen process only dies once thawed (cgroup v1 freezer).
             if container.state.status == .paused && signal == SIGKILL {
                 await bestEffort("thawing \(id.prefix(12)) so that SIGKILL takes") { () async throws(LibpodError) in try await runtime.resume(container.id) }
@@ -525,8 +641,9 @@ public enum Signals {
 extension Runtime {
     /// What a long-running owner of the runtime (the daemon) calls from time to time:
     /// containers whose exit conmon has recorded are cleaned up (root file system
-    /// unmounted, runtime state deleted) without waiting for someone to look at them,
-    /// and those that asked to be removed on exit are removed.
+    /// unmounted, runtime state deleted) without waiting for someone to look at them;
+    /// those that asked to be removed on exit are removed, and those whose restart
+    /// policy says so are started again.
     public func reapExitedContainers() async {
         guard let all = try? await state.containers() else { return }
         for container in all
@@ -535,11 +652,37 @@ extension Runtime {
                 try await sync(&fresh)
                 return fresh
             }
-            if let synced, synced.config.autoRemove, synced.state.status == .exited {
+            guard let synced, synced.state.status == .exited else { continue }
+            if synced.config.autoRemove {
                 await bestEffort("removing \(synced.id.prefix(12)) on exit (--rm)") { () async throws(LibpodError) in
                     try await removeContainer(synced.id)
                 }
+            } else if Self.restarts(synced) {
+                await bestEffort("restarting \(synced.id.prefix(12)) (restart policy \(synced.config.restartPolicy.description))") {
+                    () async throws(LibpodError) in
+                    try await finishing { () async throws(LibpodError) in
+                        try await self.updateContainer(synced.id) { (container: inout Container) async throws(LibpodError) in
+                            // Someone else may have acted on it meanwhile.
+                            guard container.state.status == .exited, !container.state.stoppedByUser else { return }
+                            try await self.start(&container)
+                            container.state.restartCount += 1
+                        }
+                    }
+                }
             }
+        }
+    }
+
+    /// podman's rules: always and unless-stopped restart unless the user stopped the
+    /// container; on-failure restarts a non-zero exit, at most `maximumRetries` times.
+    static func restarts(_ container: Container) -> Bool {
+        let policy = container.config.restartPolicy
+        guard !container.state.stoppedByUser else { return false }
+        switch policy.name {
+        case .no: return false
+        case .always, .unlessStopped: return true
+        case .onFailure:
+            return container.state.exitCode != 0 && (policy.maximumRetries == 0 || container.state.restartCount < policy.maximumRetries)
         }
     }
 }

@@ -105,7 +105,7 @@ extension Runtime {
     /// consumer stops iterating.
     public func containerLogs(_ idOrName: String, options: LogOptions = LogOptions()) async throws(LibpodError) -> AsyncThrowingStream<LogLine, any Error> {
         let container = try await container(idOrName)
-        let path = logPath(container.id)
+        let path = logPath(container.config)
         let id = container.id
         return AsyncThrowingStream { continuation in
             let task = Task {

@@ -126,7 +126,7 @@ extension Runtime {
         }
         return ContainerInspection(
             container: container, imageName: container.config.imageName, bundlePath: bundleDirectory(id),
-            rootfsPath: storage.mountPoint(id), logPath: logPath(id), runDirectory: runDirectory(id),
+            rootfsPath: storage.mountPoint(id), logPath: logPath(container.config), runDirectory: runDirectory(id),
             ociRuntimeName: ociCommand(for: container).name, conmonPidFile: runDirectory(id) + "/conmon.pid",
             exitFile: exitWatcher.exitFile(id))
     }

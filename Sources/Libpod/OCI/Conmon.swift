@@ -35,14 +35,17 @@ struct ConmonLauncher: Sendable {
         var arguments = [
             conmonPath, "--api-version", "1", "-c", config.id, "-u", config.id, "-r", runtime.path,
             "-b", bundle, "-p", runDir + "/pidfile", "-n", config.name, "--exit-dir", exitsDir,
-            "-l", "k8s-file:" + logPath, "--log-level", logLevel, "--conmon-pidfile", runDir + "/conmon.pid",
+            "-l", config.log.driver == .none ? "none:" : "k8s-file:" + logPath, "--log-level", logLevel,
+            "--conmon-pidfile", runDir + "/conmon.pid",
             "--socket-dir-path", socketDir,
         ]
         for argument in runtime.globalArguments + ["--log-format=json", "--log=\(runDir)/oci.log"] {
             arguments += ["--runtime-arg", argument]
         }
         if config.tty { arguments.append("-t") }
-        if maxLogSize > 0 { arguments += ["--log-size-max", String(maxLogSize)] }
+        let logLimit = config.log.maxSize ?? maxLogSize
+        if logLimit > 0 { arguments += ["--log-size-max", String(logLimit)] }
+        if let tag = config.log.tag { arguments += ["--log-tag", tag] }
         if noPivotRoot { arguments.append("--no-pivot") }
 
         let pid: pid_t

@@ -39,6 +39,19 @@ struct OCIRuntimeCommand: Sendable {
         _ = try await run(["resume", id], what: "resume", id: id)
     }
 
+    /// Runs `command` in the running container and collects what it prints, for at most
+    /// `timeout` (nil when it took longer). The container's own exec sessions, with their
+    /// terminals and streams, go through conmon instead.
+    func exec(
+        _ id: String, command: [String], environment: [String], user: ResolvedUser, workingDirectory: String, timeout: Duration
+    ) async throws(LibpodError) -> ProcessOutput? {
+        var arguments = globalArguments + ["exec", "--user", "\(user.uid):\(user.gid)", "--cwd", workingDirectory.isEmpty ? "/" : workingDirectory]
+        for entry in environment { arguments += ["--env", entry] }
+        arguments.append(id)
+        arguments += command
+        return try await ProcessRunner.run(path, arguments, environment: self.environment, timeout: timeout)
+    }
+
     /// Deletes the container from the runtime; a container the runtime does not know is
     /// already deleted.
     func delete(_ id: String, force: Bool = false) async throws(LibpodError) {

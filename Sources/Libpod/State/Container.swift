@@ -53,7 +53,8 @@ public struct BindMount: Sendable, Codable, Equatable {
     }
 }
 
-/// What a container is: fixed when it is created, never changed after. Kept as JSON.
+/// What a container is: fixed when it is created, never changed after. Kept as JSON;
+/// a key that a config written by an older Podlink lacks reads as its default.
 public struct ContainerConfig: Sendable, Codable, Equatable {
     public var id: String
     public var name: String
@@ -62,35 +63,72 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     /// The image ID (sha256 hex) and the reference the user gave.
     public var imageID: String
     public var imageName: String
-    /// The full command (entrypoint + cmd resolved against the image).
+    /// The full command: the entrypoint, then the arguments (user's or the image's Cmd).
     public var command: [String]
+    /// The leading part of `command` that is the entrypoint.
+    public var entrypoint: [String]
     public var env: [String]
     public var workingDir: String
     public var user: String
     public var hostname: String
     public var labels: [String: String]
+    /// OCI annotations, written into the spec.
+    public var annotations: [String: String]
     public var tty: Bool
+    /// Keep the container's stdin open (`-i`).
+    public var openStdin: Bool
+    /// The key sequence that detaches an attached client; nil for the default.
+    public var detachKeys: String?
     public var readOnlyRootfs: Bool
-    public var memoryLimit: Int64?
-    public var pidsLimit: Int64?
-    public var cpuShares: UInt64?
+    /// With a read-only root: tmpfs on /run, /tmp and /var/tmp.
+    public var readOnlyTmpfs: Bool
+    public var resources: ResourceLimits
+    public var security: SecuritySettings
+    public var namespaces: NamespaceSettings
     public var network: NetworkMode
+    public var nameResolution: NameResolution
+    /// Ports the image or the user declared (`80/tcp`).
+    public var exposedPorts: [String]
     public var mounts: [BindMount]
+    public var tmpfs: [TmpfsMount]
+    public var devices: [DeviceMapping]
+    public var ulimits: [Ulimit]
+    public var sysctls: [String: String]
+    /// Bytes of /dev/shm.
+    public var shmSize: Int64
+    /// An init (catatonit, tini) bind-mounted at /dev/init that runs the command as its child.
+    public var initPath: String?
+    /// A cgroup parent other than the runtime's.
+    public var cgroupParent: String
+    public var log: LogSettings
+    public var healthcheck: HealthcheckConfig?
+    public var restartPolicy: RestartPolicy
     public var stopSignal: Int32
     public var stopTimeout: UInt32
     /// Podman's `--rm`: removed when it exits.
     public var autoRemove: Bool
+    /// Another file (besides the container's own) that gets conmon's PID.
+    public var conmonPidFile: String?
     /// The OCI runtime that runs it (a path); a runtime made with another one still
     /// manages it with this one.
     public var ociRuntime: String
 
+    /// 64 MiB, podman's default /dev/shm.
+    public static let defaultShmSize: Int64 = 64 << 20
+
     public init(
         id: String, name: String, namespace: String = "", created: Date = Date(),
-        imageID: String = "", imageName: String = "", command: [String] = [], env: [String] = [],
+        imageID: String = "", imageName: String = "", command: [String] = [], entrypoint: [String] = [], env: [String] = [],
         workingDir: String = "/", user: String = "", hostname: String = "", labels: [String: String] = [:],
-        tty: Bool = false, readOnlyRootfs: Bool = false, memoryLimit: Int64? = nil, pidsLimit: Int64? = nil,
-        cpuShares: UInt64? = nil, network: NetworkMode = .none, mounts: [BindMount] = [],
-        stopSignal: Int32 = 15, stopTimeout: UInt32 = 10, autoRemove: Bool = false, ociRuntime: String = ""
+        annotations: [String: String] = [:], tty: Bool = false, openStdin: Bool = false, detachKeys: String? = nil,
+        readOnlyRootfs: Bool = false, readOnlyTmpfs: Bool = true, resources: ResourceLimits = ResourceLimits(),
+        security: SecuritySettings = SecuritySettings(), namespaces: NamespaceSettings = NamespaceSettings(),
+        network: NetworkMode = .none, nameResolution: NameResolution = NameResolution(), exposedPorts: [String] = [],
+        mounts: [BindMount] = [], tmpfs: [TmpfsMount] = [], devices: [DeviceMapping] = [], ulimits: [Ulimit] = [],
+        sysctls: [String: String] = [:], shmSize: Int64 = ContainerConfig.defaultShmSize, initPath: String? = nil,
+        cgroupParent: String = "", log: LogSettings = LogSettings(), healthcheck: HealthcheckConfig? = nil,
+        restartPolicy: RestartPolicy = RestartPolicy(), stopSignal: Int32 = 15, stopTimeout: UInt32 = 10,
+        autoRemove: Bool = false, conmonPidFile: String? = nil, ociRuntime: String = ""
     ) {
         self.id = id
         self.name = name
@@ -99,22 +137,148 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         self.imageID = imageID
         self.imageName = imageName
         self.command = command
+        self.entrypoint = entrypoint
         self.env = env
         self.workingDir = workingDir
         self.user = user
         self.hostname = hostname
         self.labels = labels
+        self.annotations = annotations
         self.tty = tty
+        self.openStdin = openStdin
+        self.detachKeys = detachKeys
         self.readOnlyRootfs = readOnlyRootfs
-        self.memoryLimit = memoryLimit
-        self.pidsLimit = pidsLimit
-        self.cpuShares = cpuShares
+        self.readOnlyTmpfs = readOnlyTmpfs
+        self.resources = resources
+        self.security = security
+        self.namespaces = namespaces
         self.network = network
+        self.nameResolution = nameResolution
+        self.exposedPorts = exposedPorts
         self.mounts = mounts
+        self.tmpfs = tmpfs
+        self.devices = devices
+        self.ulimits = ulimits
+        self.sysctls = sysctls
+        self.shmSize = shmSize
+        self.initPath = initPath
+        self.cgroupParent = cgroupParent
+        self.log = log
+        self.healthcheck = healthcheck
+        self.restartPolicy = restartPolicy
         self.stopSignal = stopSignal
         self.stopTimeout = stopTimeout
         self.autoRemove = autoRemove
+        self.conmonPidFile = conmonPidFile
         self.ociRuntime = ociRuntime
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, namespace, created, imageID, imageName, command, entrypoint, env, workingDir, user, hostname
+        case labels, annotations, tty, openStdin, detachKeys, readOnlyRootfs, readOnlyTmpfs, resources, security
+        case namespaces, network, nameResolution, exposedPorts, mounts, tmpfs, devices, ulimits, sysctls, shmSize
+        case initPath, cgroupParent, log, healthcheck, restartPolicy, stopSignal, stopTimeout, autoRemove
+        case conmonPidFile, ociRuntime
+        // Written by Podlink 0.1, before the limits were grouped in `resources`.
+        case memoryLimit, pidsLimit, cpuShares
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let keys = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try keys.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        let defaults = ContainerConfig(id: "", name: "")
+        id = try keys.decode(String.self, forKey: .id)
+        name = try keys.decode(String.self, forKey: .name)
+        namespace = try value(.namespace, defaults.namespace)
+        created = try keys.decode(Date.self, forKey: .created)
+        imageID = try value(.imageID, defaults.imageID)
+        imageName = try value(.imageName, defaults.imageName)
+        command = try value(.command, defaults.command)
+        entrypoint = try value(.entrypoint, defaults.entrypoint)
+        env = try value(.env, defaults.env)
+        workingDir = try value(.workingDir, defaults.workingDir)
+        user = try value(.user, defaults.user)
+        hostname = try value(.hostname, defaults.hostname)
+        labels = try value(.labels, defaults.labels)
+        annotations = try value(.annotations, defaults.annotations)
+        tty = try value(.tty, defaults.tty)
+        openStdin = try value(.openStdin, defaults.openStdin)
+        detachKeys = try keys.decodeIfPresent(String.self, forKey: .detachKeys)
+        readOnlyRootfs = try value(.readOnlyRootfs, defaults.readOnlyRootfs)
+        readOnlyTmpfs = try value(.readOnlyTmpfs, defaults.readOnlyTmpfs)
+        var resources = try value(.resources, defaults.resources)
+        if let legacy = try keys.decodeIfPresent(Int64.self, forKey: .memoryLimit) { resources.memory = legacy }
+        if let legacy = try keys.decodeIfPresent(Int64.self, forKey: .pidsLimit) { resources.pids = legacy }
+        if let legacy = try keys.decodeIfPresent(UInt64.self, forKey: .cpuShares) { resources.cpuShares = legacy }
+        self.resources = resources
+        security = try value(.security, defaults.security)
+        namespaces = try value(.namespaces, defaults.namespaces)
+        network = try value(.network, defaults.network)
+        nameResolution = try value(.nameResolution, defaults.nameResolution)
+        exposedPorts = try value(.exposedPorts, defaults.exposedPorts)
+        mounts = try value(.mounts, defaults.mounts)
+        tmpfs = try value(.tmpfs, defaults.tmpfs)
+        devices = try value(.devices, defaults.devices)
+        ulimits = try value(.ulimits, defaults.ulimits)
+        sysctls = try value(.sysctls, defaults.sysctls)
+        shmSize = try value(.shmSize, defaults.shmSize)
+        initPath = try keys.decodeIfPresent(String.self, forKey: .initPath)
+        cgroupParent = try value(.cgroupParent, defaults.cgroupParent)
+        log = try value(.log, defaults.log)
+        healthcheck = try keys.decodeIfPresent(HealthcheckConfig.self, forKey: .healthcheck)
+        restartPolicy = try value(.restartPolicy, defaults.restartPolicy)
+        stopSignal = try value(.stopSignal, defaults.stopSignal)
+        stopTimeout = try value(.stopTimeout, defaults.stopTimeout)
+        autoRemove = try value(.autoRemove, defaults.autoRemove)
+        conmonPidFile = try keys.decodeIfPresent(String.self, forKey: .conmonPidFile)
+        ociRuntime = try value(.ociRuntime, defaults.ociRuntime)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var keys = encoder.container(keyedBy: CodingKeys.self)
+        try keys.encode(id, forKey: .id)
+        try keys.encode(name, forKey: .name)
+        try keys.encode(namespace, forKey: .namespace)
+        try keys.encode(created, forKey: .created)
+        try keys.encode(imageID, forKey: .imageID)
+        try keys.encode(imageName, forKey: .imageName)
+        try keys.encode(command, forKey: .command)
+        try keys.encode(entrypoint, forKey: .entrypoint)
+        try keys.encode(env, forKey: .env)
+        try keys.encode(workingDir, forKey: .workingDir)
+        try keys.encode(user, forKey: .user)
+        try keys.encode(hostname, forKey: .hostname)
+        try keys.encode(labels, forKey: .labels)
+        try keys.encode(annotations, forKey: .annotations)
+        try keys.encode(tty, forKey: .tty)
+        try keys.encode(openStdin, forKey: .openStdin)
+        try keys.encodeIfPresent(detachKeys, forKey: .detachKeys)
+        try keys.encode(readOnlyRootfs, forKey: .readOnlyRootfs)
+        try keys.encode(readOnlyTmpfs, forKey: .readOnlyTmpfs)
+        try keys.encode(resources, forKey: .resources)
+        try keys.encode(security, forKey: .security)
+        try keys.encode(namespaces, forKey: .namespaces)
+        try keys.encode(network, forKey: .network)
+        try keys.encode(nameResolution, forKey: .nameResolution)
+        try keys.encode(exposedPorts, forKey: .exposedPorts)
+        try keys.encode(mounts, forKey: .mounts)
+        try keys.encode(tmpfs, forKey: .tmpfs)
+        try keys.encode(devices, forKey: .devices)
+        try keys.encode(ulimits, forKey: .ulimits)
+        try keys.encode(sysctls, forKey: .sysctls)
+        try keys.encode(shmSize, forKey: .shmSize)
+        try keys.encodeIfPresent(initPath, forKey: .initPath)
+        try keys.encode(cgroupParent, forKey: .cgroupParent)
+        try keys.encode(log, forKey: .log)
+        try keys.encodeIfPresent(healthcheck, forKey: .healthcheck)
+        try keys.encode(restartPolicy, forKey: .restartPolicy)
+        try keys.encode(stopSignal, forKey: .stopSignal)
+        try keys.encode(stopTimeout, forKey: .stopTimeout)
+        try keys.encode(autoRemove, forKey: .autoRemove)
+        try keys.encodeIfPresent(conmonPidFile, forKey: .conmonPidFile)
+        try keys.encode(ociRuntime, forKey: .ociRuntime)
     }
 }
 
@@ -130,6 +294,8 @@ public struct ContainerState: Sendable, Equatable {
     /// Where the root filesystem is mounted while the container has one.
     public var mountPoint = ""
     public var restartCount = 0
+    /// The last stop was asked for (stop, or kill): restart policies leave the container be.
+    public var stoppedByUser = false
 
     public init() {}
 

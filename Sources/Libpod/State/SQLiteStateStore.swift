@@ -8,7 +8,7 @@ import Synchronization
 /// runtime state is plain columns, so listing a thousand containers decodes no JSON
 /// but the configs this process has not seen yet.
 public final class SQLiteStateStore: StateStore {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     public let namespace: String
     public let path: String
@@ -113,6 +113,10 @@ public final class SQLiteStateStore: StateStore {
                         removedAt REAL NOT NULL);
                     """)
         }
+        // v3: whether the last stop was asked for (restart policies leave such a container be).
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: "ALTER TABLE containerState ADD COLUMN stoppedByUser INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -205,19 +209,19 @@ public final class SQLiteStateStore: StateStore {
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO containerState
-                (id, status, pid, conmonPID, exitCode, oomKilled, startedAt, finishedAt, mountPoint, restartCount)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                (id, status, pid, conmonPID, exitCode, oomKilled, startedAt, finishedAt, mountPoint, restartCount, stoppedByUser)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 id, state.status.code, state.pid, state.conmonPID, state.exitCode, state.oomKilled,
                 state.startedAt?.timeIntervalSince1970, state.finishedAt?.timeIntervalSince1970, state.mountPoint,
-                state.restartCount,
+                state.restartCount, state.stoppedByUser,
             ])
     }
 
     private static let selectColumns = """
         SELECT c.id, c.config, s.status, s.pid, s.conmonPID, s.exitCode, s.oomKilled, s.startedAt, s.finishedAt,
-               s.mountPoint, s.restartCount
+               s.mountPoint, s.restartCount, s.stoppedByUser
         FROM containers c JOIN containerState s ON s.id = c.id
         """
 
@@ -241,6 +245,7 @@ public final class SQLiteStateStore: StateStore {
         state.finishedAt = (row[offset + 8] as Double?).map(Date.init(timeIntervalSince1970:))
         state.mountPoint = row[offset + 9]
         state.restartCount = row[offset + 10]
+        state.stoppedByUser = row[offset + 11]
         return Container(config: config!, state: state)
     }
 
@@ -263,7 +268,7 @@ public final class SQLiteStateStore: StateStore {
         let clause = namespaceClause
         let sql = """
             SELECT m.rank, c.id, c.config, s.status, s.pid, s.conmonPID, s.exitCode, s.oomKilled, s.startedAt,
-                   s.finishedAt, s.mountPoint, s.restartCount
+                   s.finishedAt, s.mountPoint, s.restartCount, s.stoppedByUser
             FROM (
                 SELECT 0 AS rank, c.id FROM containers c WHERE c.id = ?1\(clause.isEmpty ? "" : " AND c.namespace = ?3")
                 UNION ALL SELECT 1, c.id FROM containers c WHERE c.name = ?1\(clause.isEmpty ? "" : " AND c.namespace = ?3")

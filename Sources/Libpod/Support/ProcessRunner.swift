@@ -38,6 +38,27 @@ enum ProcessRunner {
         }
     }
 
+    /// Runs the program for at most `timeout`; nil when it took longer (it is then
+    /// terminated, as swift-subprocess does for a cancelled run).
+    static func run(
+        _ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration
+    ) async throws(LibpodError) -> ProcessOutput? {
+        let work = Task { () async throws -> ProcessOutput in try await run(path, arguments, environment: environment) }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            work.cancel()
+        }
+        let result = await work.result
+        let timedOut = work.isCancelled
+        timer.cancel()
+        if timedOut { return nil }
+        switch result {
+        case .success(let output): return output
+        case .failure(let error as LibpodError): throw error
+        case .failure(let error): throw .helperFailed(program: path, cause: "\(error)")
+        }
+    }
+
     /// The first line of `path --version`, or nil when it will not say.
     static func version(of path: String) async -> String? {
         guard let output = try? await run(path, ["--version"]), output.succeeded else { return nil }
