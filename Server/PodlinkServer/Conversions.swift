@@ -2,24 +2,25 @@ import Foundation
 import Libpod
 import PodlinkInterfaces
 
-/// Libpod's records in io.podman's types.
+/// Libpod's records in io.podman's types, as podman 1.9 filled them.
 enum Conversions {
-    static func container(_ container: Container, now: Date = Date()) -> IoPodman.Container {
+    static func container(_ container: Container, now: Date = Date(), mounts: [IoPodman.ContainerMount] = []) -> IoPodman.Container {
         let state = container.state
         let running = state.status == .running
         let namespace = { (kind: String) in running && state.pid > 0 ? "/proc/\(state.pid)/ns/\(kind)" : "" }
         return IoPodman.Container(
             id: container.id, image: container.config.imageName, imageid: container.config.imageID,
-            command: container.config.command, createdat: PodmanFormat.time(container.config.created),
+            command: container.config.command, createdat: PodmanFormat.seconds(container.config.created),
             runningfor: PodmanFormat.duration(now.timeIntervalSince(container.config.created)),
             status: state.status.rawValue, ports: [], rootfssize: 0, rwsize: 0, names: container.name,
             labels: container.config.labels,
-            mounts: container.config.mounts.map {
-                IoPodman.ContainerMount(destination: $0.destination, type: "bind", source: $0.source, options: $0.readOnly ? ["ro"] : ["rw"])
-            },
+            mounts: mounts.isEmpty
+                ? container.config.mounts.map {
+                    IoPodman.ContainerMount(destination: $0.destination, type: "bind", source: $0.source, options: $0.readOnly ? ["ro"] : ["rw"])
+                } : mounts,
             containerrunning: running,
             namespaces: IoPodman.ContainerNameSpace(
-                user: "", uts: namespace("uts"), pidns: namespace("pid"), pid: state.pid > 0 ? String(state.pid) : "",
+                user: "", uts: namespace("uts"), pidns: namespace("pid"), pid: String(state.pid),
                 cgroup: namespace("cgroup"), net: container.config.network == .host ? "host" : namespace("net"),
                 mnt: namespace("mnt"), ipc: namespace("ipc")))
     }
@@ -27,10 +28,19 @@ enum Conversions {
     static func image(_ image: Image, containers: Int) -> IoPodman.Image {
         IoPodman.Image(
             id: image.id, digest: image.digest, digests: [image.digest], parentId: "", repoTags: image.names,
-            repoDigests: image.names.map { ($0.split(separator: ":").dropLast().joined(separator: ":")) + "@" + image.digest },
-            created: PodmanFormat.time(image.created), size: Int(image.size), virtualSize: Int(image.size),
-            containers: containers, labels: image.config.labels, isParent: false, topLayer: image.layers.last ?? "",
-            readOnly: false, history: [])
+            repoDigests: repoDigests(image), created: PodmanFormat.seconds(image.created), size: Int(image.size),
+            virtualSize: Int(image.size), containers: containers, labels: image.config.labels, isParent: false,
+            topLayer: image.layers.last ?? "", readOnly: false, history: [])
+    }
+
+    /// `name@digest` for each of the image's names (their tags dropped), sorted, once each.
+    static func repoDigests(_ image: Image) -> [String] {
+        Set(image.names.map { name -> String in
+            let withoutTag = name.lastIndex(of: ":").map { colon in
+                name[colon...].contains("/") ? name : String(name[..<colon])
+            } ?? name
+            return withoutTag + "@" + image.digest
+        }).sorted()
     }
 
     static func event(_ event: Event) -> IoPodman.Event {
@@ -43,12 +53,20 @@ enum Conversions {
         IoPodman.LogLine(device: line.stream.rawValue, parseLogType: "F", time: PodmanFormat.time(line.time), msg: line.text, cid: id)
     }
 
-    static func stats(_ stats: ContainerStats, previous: ContainerStats? = nil) -> IoPodman.ContainerStats {
-        let limit = stats.memoryLimit ?? UInt64(ProcessInfo.processInfo.physicalMemory)
+    /// Statistics; with `previous`, CPU use is the share of the time since it (podman's
+    /// GetContainerStatsWithHistory), else since the container started.
+    static func stats(_ stats: ContainerStats, previous: (cpuNanoseconds: Int, systemNanoseconds: Int)? = nil) -> IoPodman.ContainerStats {
+        let limit = stats.memoryLimit.map { min($0, UInt64(ProcessInfo.processInfo.physicalMemory)) } ?? UInt64(ProcessInfo.processInfo.physicalMemory)
+        let now = Int(Date().timeIntervalSince1970 * 1e9)
+        let cpu = Int(clamping: stats.cpuNanoseconds)
+        var percent = 0.0
+        if let previous, cpu > previous.cpuNanoseconds, now > previous.systemNanoseconds {
+            percent = Double(cpu - previous.cpuNanoseconds) / Double(now - previous.systemNanoseconds) * 100
+        }
         return IoPodman.ContainerStats(
-            id: stats.id, name: stats.name, cpu: 0, cpuNano: Int(clamping: stats.cpuNanoseconds),
-            systemNano: Int(Date().timeIntervalSince1970 * 1e9), memUsage: Int(clamping: stats.memoryUsage),
-            memLimit: Int(clamping: limit), memPerc: limit > 0 ? Double(stats.memoryUsage) / Double(limit) * 100 : 0,
+            id: stats.id, name: stats.name, cpu: percent, cpuNano: cpu, systemNano: now,
+            memUsage: Int(clamping: stats.memoryUsage), memLimit: Int(clamping: limit),
+            memPerc: limit > 0 ? Double(stats.memoryUsage) / Double(limit) * 100 : 0,
             netInput: 0, netOutput: 0, blockOutput: Int(clamping: stats.blockWrite), blockInput: Int(clamping: stats.blockRead),
             pids: Int(clamping: stats.pids))
     }

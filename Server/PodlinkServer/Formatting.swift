@@ -101,3 +101,79 @@ enum PodmanFormat {
         return Int64(lower)
     }
 }
+
+extension PodmanFormat {
+    /// go-units' HumanDuration, which podman's ps uses: "Less than a second",
+    /// "About a minute", "3 hours", "2 weeks".
+    static func humanDuration(_ interval: TimeInterval) -> String {
+        let seconds = Int(interval)
+        if seconds < 1 { return "Less than a second" }
+        if seconds == 1 { return "1 second" }
+        if seconds < 60 { return "\(seconds) seconds" }
+        let minutes = seconds / 60
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = Int(interval / 3600 + 0.5)
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
+        if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+        return "\(Int(interval / 3600) / 24 / 365) years"
+    }
+
+    /// podman 1.9's ps STATUS column, as its service sent it.
+    static func psStatus(_ state: ContainerState, now: Date) -> String {
+        switch state.status {
+        case .exited, .stopped:
+            "Exited (\(state.exitCode)) \(humanDuration(now.timeIntervalSince(state.finishedAt ?? now))) ago"
+        case .running, .stopping: "Up \(humanDuration(now.timeIntervalSince(state.startedAt ?? now))) ago"
+        case .paused: "Paused"
+        case .created, .configured: "Created"
+        case .removing: "Removing"
+        case .unknown: "Error"
+        }
+    }
+
+    /// RFC 3339 in whole seconds, as podman wrote `createdat` and image `created`.
+    static func seconds(_ date: Date) -> String {
+        let text = time(date)
+        guard let dot = text.firstIndex(of: ".") else { return text }
+        return String(text[..<dot]) + "Z"
+    }
+}
+
+extension PodmanFormat {
+    /// go-units' HumanSizeWithPrecision(bytes, 4): decimal units, four significant
+    /// digits: `999B`, `5.861MB`, `1.2GB`.
+    static func decimalSize(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return String(format: "%.4g", value) + units[unit]
+    }
+}
+
+extension PodmanFormat {
+    /// podman info's uptime: Go's duration with a space after each unit, and the days
+    /// once it is an hour or more: `3h 25m 45.67s (Approximately 0.14 days)`.
+    static func uptime(_ seconds: Double) -> String {
+        let hundredths = Int((seconds * 100).rounded())
+        let hours = hundredths / 360_000
+        let minutes = hundredths / 6000 % 60
+        let rest = Double(hundredths % 6000) / 100
+        var text = ""
+        if hours > 0 { text += "\(hours)h " }
+        if hours > 0 || minutes > 0 { text += "\(minutes)m " }
+        var secondsText = String(format: "%.2f", rest)
+        while secondsText.hasSuffix("0") { secondsText.removeLast() }
+        if secondsText.hasSuffix(".") { secondsText.removeLast() }
+        text += secondsText + "s"
+        if hours > 0 { text += String(format: " (Approximately %.2f days)", Double(hours) / 24) }
+        return text
+    }
+}

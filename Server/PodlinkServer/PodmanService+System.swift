@@ -25,20 +25,32 @@ extension PodmanService {
         try await mapping {
             let info = try await runtime.info()
             let host = info.host
-            let uptime = PodmanFormat.duration(host.uptimeSeconds)
-            return IoPodman.Methods.GetInfo.Reply(info: IoPodman.PodmanInfo(
+            let store = info.store
+            return .init(info: IoPodman.PodmanInfo(
                 host: IoPodman.InfoHost(
-                    buildahVersion: "", distribution: IoPodman.InfoDistribution(distribution: host.distribution, version: host.distributionVersion),
+                    buildahVersion: "n/a", distribution: IoPodman.InfoDistribution(distribution: host.distribution, version: host.distributionVersion),
                     memFree: Int(host.memFree), memTotal: Int(host.memTotal), swapFree: Int(host.swapFree),
                     swapTotal: Int(host.swapTotal), arch: host.arch, cpus: host.cpus, hostname: host.hostname,
-                    kernel: host.kernel, os: host.os, uptime: uptime, eventlogger: "file"),
-                registries: IoPodman.InfoRegistry(search: info.registries, insecure: info.insecureRegistries, blocked: []),
+                    kernel: host.kernel, os: host.os, uptime: PodmanFormat.uptime(host.uptimeSeconds), eventlogger: "file"),
+                registries: IoPodman.InfoRegistry(search: info.registries, insecure: info.insecureRegistries, blocked: info.blockedRegistries),
                 store: IoPodman.InfoStore(
-                    containers: info.store.containerCount, images: info.store.imageCount,
-                    graphDriverName: info.store.storageDriver, graphDriverOptions: "", graphRoot: info.store.storageRoot,
-                    graphStatus: IoPodman.InfoGraphStatus(backingFilesystem: "", nativeOverlayDiff: "", supportsDType: "true"),
-                    runRoot: info.store.tmpDir),
+                    containers: store.containerCount, images: store.imageCount, graphDriverName: store.storageDriver,
+                    // Go's %v of the driver's options, as podman wrote it.
+                    graphDriverOptions: "map[]", graphRoot: store.storageRoot,
+                    graphStatus: IoPodman.InfoGraphStatus(
+                        backingFilesystem: store.backingFilesystem, nativeOverlayDiff: store.storageDriver == "overlay" ? "true" : "false",
+                        supportsDType: "true"),
+                    runRoot: store.tmpDir),
                 podman: IoPodman.InfoPodmanBinary(compiler: "swiftc", goVersion: "swift", podmanVersion: Self.version, gitCommit: "")))
+        }
+    }
+
+    /// podman system reset, without stopping the service: every container (running ones
+    /// killed) and every image is removed; the daemon goes on serving.
+    public func reset(_ parameters: IoPodman.Methods.Reset.Parameters, call: VarlinkCall<IoPodman.Methods.Reset.Reply>) async throws -> IoPodman.Methods.Reset.Reply {
+        try await mapping {
+            try await runtime.reset()
+            return .init()
         }
     }
 

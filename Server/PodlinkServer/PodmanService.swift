@@ -1,3 +1,4 @@
+import Foundation
 import Libpod
 import PodlinkInterfaces
 import Varlink
@@ -8,9 +9,18 @@ import Varlink
 public struct PodmanService: IoPodman.ServiceProtocol {
     public static let version = "0.2.0"
     public let runtime: Runtime
+    /// How an image's runlabel command reaches this service: the podlink CLI (standing in
+    /// for `podman`) and the environment that points it here.
+    public let runlabelCLI: [String]
+    public let runlabelEnvironment: [String: String]
 
-    public init(runtime: Runtime) {
+    /// `address` is where this service listens, for the commands it runs (runlabel) to
+    /// call back; the podlink CLI is looked for beside the running program.
+    public init(runtime: Runtime, address: String? = nil) {
         self.runtime = runtime
+        let beside = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent().appending(path: "podlink").path
+        runlabelCLI = [FileManager.default.isExecutableFile(atPath: beside) ? beside : "podlink"]
+        runlabelEnvironment = address.map { ["PODLINK_ADDRESS": $0] } ?? [:]
     }
 
     /// io.podman's clients were written against podman's Go service, which read an

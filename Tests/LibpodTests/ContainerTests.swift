@@ -297,9 +297,13 @@ func collect(_ stream: AsyncThrowingStream<LogLine, any Error>) async throws -> 
             try await Task.sleep(for: .milliseconds(300))
 
             let top = try await runtime.topContainer("q")
-            #expect(top.first == ["PID", "PPID", "USER", "TIME", "COMMAND"])
-            #expect(top.contains { $0[4].contains("sleep 1000") }, "\(top)")
-            #expect(top.contains { $0[0] == "1" }, "PIDs as the container sees them: \(top)")
+            #expect(top.first == ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"], "podman's default columns")
+            #expect(top.contains { $0[7] == "sleep 1000 " && $0[1] == "1" && $0[2] == "0" && $0[0] == "root" }, "PIDs as the container sees them: \(top)")
+            let chosen = try await runtime.topContainer("q", descriptors: ["pid,comm", "hpid", "%U"])
+            #expect(chosen.first == ["PID", "COMMAND", "HPID", "USER"])
+            let pid = try await runtime.container("q").state.pid
+            #expect(chosen.contains { $0 == ["1", "sleep", String(pid), "root"] }, "\(chosen)")
+            await #expect(throws: LibpodError.self) { try await runtime.topContainer("q", descriptors: ["bogus"]) }
 
             let stats = try await runtime.containerStats("q")
             #expect(stats.memoryUsage > 0)

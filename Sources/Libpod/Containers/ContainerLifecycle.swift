@@ -220,14 +220,24 @@ extension Runtime {
 
     /// What the spec needs from outside the config: the user as numbers (from the image's
     /// own /etc/passwd and /etc/group), the namespaces joined from elsewhere.
-    func specEnvironment(_ config: ContainerConfig, rootfs: String, runDir: String) async throws(LibpodError) -> OCISpecBuilder.Environment {
-        var environment = OCISpecBuilder.Environment(
-            rootfs: rootfs, runDir: runDir,
-            user: try ResolvedUser.resolve(config.user, groupAdd: config.security.groupAdd, rootfs: rootfs),
-            cgroupParent: "/podlink")
+    /// Without `resolvingUser` (a spec shown before the root file system exists) names
+    /// the image's files would resolve read as 0, and other containers' namespaces need
+    /// not be running.
+    func specEnvironment(
+        _ config: ContainerConfig, rootfs: String, runDir: String, resolvingUser: Bool = true
+    ) async throws(LibpodError) -> OCISpecBuilder.Environment {
+        let user: ResolvedUser
+        if resolvingUser {
+            user = try ResolvedUser.resolve(config.user, groupAdd: config.security.groupAdd, rootfs: rootfs)
+        } else {
+            user = (try? ResolvedUser.resolve(config.user, groupAdd: config.security.groupAdd, rootfs: rootfs))
+                ?? ResolvedUser(uid: 0, gid: 0, additionalGids: [])
+        }
+        var environment = OCISpecBuilder.Environment(rootfs: rootfs, runDir: runDir, user: user, cgroupParent: "/podlink")
         for (type, mode) in [("pid", config.namespaces.pid), ("ipc", config.namespaces.ipc), ("uts", config.namespaces.uts)] {
             switch mode {
             case .private, .host: continue
+            case .container where !resolvingUser: continue
             case .path(let path):
                 guard FileSystem.exists(path) else {
                     throw .invalidArgument("the \(type) namespace \(path) does not exist; give the path of a namespace (/proc/PID/ns/\(type))")

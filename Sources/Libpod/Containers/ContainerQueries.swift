@@ -4,30 +4,48 @@ import Glibc
 /// A condition for listing containers; all given conditions must hold (podman ps --filter).
 public enum ContainerFilter: Sendable, Equatable {
     case status(ContainerStatus)
-    /// The name contains this text.
+    /// The name matches this regular expression (unanchored, as podman's).
     case name(String)
-    /// The ID starts with this prefix.
+    /// The ID contains this text.
     case id(String)
     /// The label exists (value nil) or has this value.
     case label(String, String?)
-    /// Made from this image (reference, ID or ID prefix).
+    /// Made from this image (reference, ID or ID prefix, or part of its name).
     case ancestor(String)
+    /// Exited with this code.
+    case exited(Int32)
+    /// Created before, or after, the container with this name or ID.
+    case before(String)
+    case since(String)
+    /// Mounts this host path (`SOURCE`) or this source at this destination (`SOURCE:DEST`).
+    case volume(String)
+    /// Its healthcheck says this: starting, healthy or unhealthy.
+    case health(HealthState.Status)
+    /// Created before this time.
+    case until(Date)
 
-    /// podman's `key=value` filter syntax: status=, name=, id=, label=k[=v], ancestor=.
+    static let keys = ["status", "name", "id", "label", "ancestor", "exited", "before", "since", "volume", "health", "until"]
+
+    /// podman's `key=value` filter syntax.
     public init(parsing text: String) throws(LibpodError) {
         guard let equals = text.firstIndex(of: "=") else {
-            throw .invalidArgument("invalid filter \"\(text)\": expected KEY=VALUE with KEY one of status, name, id, label, ancestor")
+            throw .invalidArgument("invalid filter \"\(text)\": expected KEY=VALUE with KEY one of \(Self.keys.joined(separator: ", "))")
         }
         let key = String(text[..<equals])
         let value = String(text[text.index(after: equals)...])
+        func invalid(_ reason: String) -> LibpodError { .invalidArgument("invalid filter \"\(text)\": \(reason)") }
         switch key {
         case "status":
-            guard let status = ContainerStatus(rawValue: value) else {
+            // podman's ps says created for configured and exited for stopped.
+            let aliases: [String: ContainerStatus] = ["created": .created, "configured": .configured, "stopped": .exited]
+            guard let status = aliases[value] ?? ContainerStatus(rawValue: value) else {
                 let known = ContainerStatus.allCases.map(\.rawValue).joined(separator: ", ")
-                throw .invalidArgument("invalid filter \"\(text)\": status must be one of \(known)")
+                throw invalid("status must be one of \(known)")
             }
             self = .status(status)
-        case "name": self = .name(value)
+        case "name":
+            guard (try? NSRegularExpression(pattern: value)) != nil else { throw invalid("\"\(value)\" is not a regular expression") }
+            self = .name(value)
         case "id": self = .id(value)
         case "label":
             if let inner = value.firstIndex(of: "=") {
@@ -36,9 +54,26 @@ public enum ContainerFilter: Sendable, Equatable {
                 self = .label(value, nil)
             }
         case "ancestor": self = .ancestor(value)
+        case "exited":
+            guard let code = Int32(value) else { throw invalid("\"\(value)\" is not an exit code") }
+            self = .exited(code)
+        case "before": self = .before(value)
+        case "since": self = .since(value)
+        case "volume": self = .volume(value)
+        case "health":
+            guard let status = HealthState.Status(rawValue: value) else { throw invalid("health must be starting, healthy or unhealthy") }
+            self = .health(status)
+        case "until":
+            guard let date = Self.time(value) else { throw invalid("\"\(value)\" is not a time (RFC 3339 or unix seconds)") }
+            self = .until(date)
         default:
-            throw .invalidArgument("invalid filter \"\(text)\": unknown key \"\(key)\"; use status, name, id, label or ancestor")
+            throw invalid("unknown key \"\(key)\"; use \(Self.keys.joined(separator: ", "))")
         }
+    }
+
+    private static func time(_ text: String) -> Date? {
+        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+        return RFC3339.parse(text)
     }
 }
 
@@ -53,6 +88,17 @@ public struct ContainerInspection: Sendable, Equatable {
     public var ociRuntimeName: String
     public var conmonPidFile: String
     public var exitFile: String
+    /// The overlay's directories: the image's layers (top first), the container's own
+    /// layer and its work directory (empty with vfs).
+    public var lowerDirectories: [String]
+    public var upperDirectory: String
+    public var workDirectory: String
+    /// Whether the root file system is mounted now.
+    public var mounted: Bool
+    /// The OCI spec the container runs with (or would, before it first starts), as JSON.
+    public var spec: [UInt8]
+    /// Its health, when it has a healthcheck.
+    public var health: HealthState?
 }
 
 /// One container's resource use: `podman stats`.
@@ -80,8 +126,7 @@ extension Runtime {
     /// brought up to date with conmon first.
     public func listContainers(filters: [ContainerFilter] = []) async throws(LibpodError) -> [Container] {
         try checkValid()
-        var result: [Container] = []
-        var imageIDs: [String: String?] = [:]
+        var all: [Container] = []
         for var container in try await state.containers() {
             if [.running, .paused, .stopping, .created].contains(container.state.status),
                 FileSystem.exists(exitWatcher.exitFile(container.id))
@@ -91,21 +136,41 @@ extension Runtime {
                     return fresh
                 }) ?? container
             }
-            var matches = true
-            for filter in filters where matches {
+            all.append(container)
+        }
+        guard !filters.isEmpty else { return all }
+        var imageIDs: [String: String?] = [:]
+        var created: [String: Date] = [:]
+        for filter in filters {
+            switch filter {
+            case .ancestor(let reference) where imageIDs[reference] == nil:
+                imageIDs[reference] = .some(try? images.image(reference).id)
+            case .before(let name), .since(let name):
+                created[name] = try await container(name).config.created
+            default: break
+            }
+        }
+        return all.filter { container in
+            filters.allSatisfy { filter in
                 switch filter {
-                case .status(let status): matches = container.state.status == status
-                case .name(let text): matches = container.name.contains(text)
-                case .id(let prefix): matches = container.id.hasPrefix(prefix)
-                case .label(let key, let value): matches = container.config.labels[key].map { value == nil || $0 == value } ?? false
+                case .status(let status): container.state.status == status
+                case .name(let pattern):
+                    container.name.range(of: pattern, options: .regularExpression) != nil
+                case .id(let text): container.id.contains(text)
+                case .label(let key, let value): container.config.labels[key].map { value == nil || $0 == value } ?? false
                 case .ancestor(let reference):
-                    if imageIDs[reference] == nil { imageIDs[reference] = .some(try? images.image(reference).id) }
-                    matches = imageIDs[reference]!.map { $0 == container.config.imageID } ?? false
+                    imageIDs[reference]!.map { $0 == container.config.imageID }
+                        ?? (container.config.imageID.contains(reference) || container.config.imageName.contains(reference))
+                case .exited(let code): container.state.status == .exited && container.state.exitCode == code
+                case .before(let name): container.config.created < created[name]!
+                case .since(let name): container.config.created > created[name]!
+                case .volume(let text):
+                    container.config.mounts.contains { text == $0.source || text == "\($0.source):\($0.destination)" }
+                case .health(let status): container.config.healthcheck != nil && health(of: container.id)?.status == status
+                case .until(let date): container.config.created <= date
                 }
             }
-            if matches { result.append(container) }
         }
-        return result
     }
 
     public func containerExists(_ idOrName: String) async throws(LibpodError) -> Bool {
@@ -124,11 +189,36 @@ extension Runtime {
             try await sync(&container)
             return container
         }
+        let overlay = config.storageDriver == .overlay
+        let lowers = overlay ? ((try? images.layerDirectories(of: images.image(container.config.imageID))) ?? []) : []
         return ContainerInspection(
             container: container, imageName: container.config.imageName, bundlePath: bundleDirectory(id),
             rootfsPath: storage.mountPoint(id), logPath: logPath(container.config), runDirectory: runDirectory(id),
             ociRuntimeName: ociCommand(for: container).name, conmonPidFile: runDirectory(id) + "/conmon.pid",
-            exitFile: exitWatcher.exitFile(id))
+            exitFile: exitWatcher.exitFile(id), lowerDirectories: lowers,
+            upperDirectory: overlay ? storage.upperDirectory(id) : "", workDirectory: overlay ? storage.directory(id) + "/work" : "",
+            mounted: storage.users(id) > 0, spec: try await spec(of: container),
+            health: container.config.healthcheck == nil ? nil : health(of: id))
+    }
+
+    /// podman's Spec: the OCI spec of the container as JSON: the one it was started with,
+    /// or, before its first start, the one it would get (users named in the image are
+    /// resolved once its root file system is mounted).
+    public func containerSpec(_ idOrName: String) async throws(LibpodError) -> [UInt8] {
+        try await spec(of: try await container(idOrName))
+    }
+
+    private func spec(of container: Container) async throws(LibpodError) -> [UInt8] {
+        if let written = try FileSystem.read(bundleDirectory(container.id) + "/config.json") { return written }
+        var environment = try await specEnvironment(
+            container.config, rootfs: storage.mountPoint(container.id), runDir: runDirectory(container.id), resolvingUser: false)
+        environment.rootfs = storage.mountPoint(container.id)
+        let spec = OCISpecBuilder.build(config: container.config, environment: environment)
+        do {
+            return Array(try JSONEncoder().encode(spec))
+        } catch {
+            throw .encoding(what: "the spec of \(container.id.prefix(12))", cause: "\(error)")
+        }
     }
 
     private func requireRunning(_ idOrName: String, _ operation: String) async throws(LibpodError) -> Container {
@@ -140,8 +230,9 @@ extension Runtime {
     }
 
     /// The container's cgroup directory for `controller` (v1), or the unified one.
-    private func cgroupDirectory(_ id: String, controller: String) -> String? {
-        let relative = "/podlink/podlink-\(id)"
+    func cgroupDirectory(_ container: Container, controller: String) -> String? {
+        let parent = container.config.cgroupParent.isEmpty ? "/podlink" : container.config.cgroupParent
+        let relative = "\(parent)/podlink-\(container.id)"
         for base in ["/sys/fs/cgroup/\(controller)", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
             let candidate = base + relative
             if FileSystem.exists(candidate + "/cgroup.procs") { return candidate }
@@ -149,38 +240,19 @@ extension Runtime {
         return nil
     }
 
-    /// podman top: the container's processes, with PIDs as the container sees them.
-    public func topContainer(_ idOrName: String) async throws(LibpodError) -> [[String]] {
+    /// podman top: a header row, then a row per process of the container, with the
+    /// columns `descriptors` names (podman's defaults when empty) and PIDs as the
+    /// container sees them.
+    public func topContainer(_ idOrName: String, descriptors: [String] = []) async throws(LibpodError) -> [[String]] {
+        let columns = try ProcessTable.descriptors(descriptors)
         let container = try await requireRunning(idOrName, "list the processes of")
-        guard let directory = cgroupDirectory(container.id, controller: "pids") ?? cgroupDirectory(container.id, controller: "memory"),
+        guard let directory = cgroupDirectory(container, controller: "pids") ?? cgroupDirectory(container, controller: "memory"),
             let procs = try FileSystem.readString(directory + "/cgroup.procs")
         else {
             throw .damaged(what: "the cgroup of container \(container.id.prefix(12)) was not found under /sys/fs/cgroup", advice: "restart the container")
         }
-        var rows = [["PID", "PPID", "USER", "TIME", "COMMAND"]]
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        for hostPID in procs.split(separator: "\n") {
-            guard let status = try? FileSystem.readString("/proc/\(hostPID)/status"),
-                let stat = try? FileSystem.readString("/proc/\(hostPID)/stat")
-            else { continue }
-            func field(_ name: String) -> [Substring] {
-                status.split(separator: "\n").first { $0.hasPrefix(name + ":") }?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst()
-                    .map { $0 } ?? []
-            }
-            let pid = field("NSpid").last.map(String.init) ?? String(hostPID)
-            let ppid = field("PPid").first.map(String.init) ?? "0"
-            let uid = field("Uid").first.map(String.init) ?? "?"
-            // After the command name in parentheses: state, ppid, ..., utime is field 14, stime 15.
-            let afterName = stat.split(separator: ")").last?.split(separator: " ") ?? []
-            let cpu = afterName.count > 12 ? ((Double(afterName[11]) ?? 0) + (Double(afterName[12]) ?? 0)) / ticks : 0
-            let seconds = Int(cpu)
-            let time = String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
-            let commandBytes = (try? FileSystem.read("/proc/\(hostPID)/cmdline")) ?? nil
-            let command = commandBytes.map { String(decoding: $0.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self) }?
-                .trimmingCharacters(in: .whitespaces) ?? ""
-            rows.append([pid, container.state.pid == Int32(hostPID) ? "0" : ppid, uid == "0" ? "root" : uid, time, command])
-        }
-        return rows
+        let pids = procs.split(separator: "\n").compactMap { Int32($0) }.sorted()
+        return ProcessTable.rows(descriptors: columns, hostPIDs: pids, rootPID: container.state.pid, rootfs: container.state.mountPoint)
     }
 
     /// podman stats, from the container's cgroups (v1 and v2).
@@ -188,12 +260,12 @@ extension Runtime {
         let container = try await requireRunning(idOrName, "read the statistics of")
         let id = container.id
         func number(_ controller: String, _ v1: String, _ v2: String) -> UInt64? {
-            guard let directory = cgroupDirectory(id, controller: controller) else { return nil }
+            guard let directory = cgroupDirectory(container, controller: controller) else { return nil }
             let file = FileSystem.exists(directory + "/" + v1) ? v1 : v2
             return ((try? FileSystem.readString(directory + "/" + file)) ?? nil).flatMap { UInt64($0.filter(\.isNumber)) }
         }
         var cpu = number("cpuacct", "cpuacct.usage", "cpu.stat.none") ?? 0
-        if cpu == 0, let directory = cgroupDirectory(id, controller: "cpu"),
+        if cpu == 0, let directory = cgroupDirectory(container, controller: "cpu"),
             let text = try? FileSystem.readString(directory + "/cpu.stat"),
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("usage_usec") }),
             let micro = UInt64(line.split(separator: " ").last ?? "")
@@ -206,7 +278,7 @@ extension Runtime {
         let pids = number("pids", "pids.current", "pids.current") ?? 0
         var read: UInt64 = 0
         var written: UInt64 = 0
-        if let directory = cgroupDirectory(id, controller: "blkio") {
+        if let directory = cgroupDirectory(container, controller: "blkio") {
             for file in ["blkio.throttle.io_service_bytes", "io.stat"] {
                 guard let text = (try? FileSystem.readString(directory + "/" + file)) ?? nil else { continue }
                 for line in text.split(separator: "\n") {
@@ -232,28 +304,11 @@ extension Runtime {
         }
         let image = try images.image(container.config.imageID)
         let lowers = try images.layerDirectories(of: image)
-        let upper = storage.upperDirectory(container.id)
-        var changes: [ContainerChange] = []
-        func walk(_ relative: String) {
-            for name in FileSystem.list(upper + relative).sorted() {
-                let path = relative + "/" + name
-                var info = stat()
-                guard lstat(upper + path, &info) == 0 else { continue }
-                let inLower = lowers.contains { FileSystem.exists($0 + path) || isSymlink($0 + path) }
-                if info.st_mode & S_IFMT == S_IFCHR && info.st_rdev == 0 {
-                    changes.append(ContainerChange(kind: .deleted, path: path))
-                    continue
-                }
-                changes.append(ContainerChange(kind: inLower ? .changed : .added, path: path))
-                if info.st_mode & S_IFMT == S_IFDIR { walk(path) }
-            }
-        }
-        walk("")
-        return changes
-    }
-
-    private func isSymlink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+        // What the runtime itself puts there (mount points of the files it binds) is not
+        // the container's doing; podman leaves these out too.
+        let runtimeOwned: Set<String> = [
+            "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/proc", "/run", "/run/.containerenv", "/run/secrets", "/sys",
+        ]
+        return Self.changes(in: storage.upperDirectory(container.id), over: lowers).filter { !runtimeOwned.contains($0.path) }
     }
 }

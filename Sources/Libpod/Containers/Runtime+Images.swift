@@ -6,11 +6,11 @@ extension Runtime {
         try await state.containers().filter { $0.config.imageID == imageID }
     }
 
-    /// podman rmi: returns the image's ID. A name of an image that has others only loses
-    /// that name; otherwise the image goes, refused while containers use it unless
-    /// `force`, which removes those containers first.
+    /// podman rmi: returns the image's ID and what went (names, and the image itself). A
+    /// name of an image that has others only loses that name; otherwise the image goes,
+    /// refused while containers use it unless `force`, which removes those containers first.
     @discardableResult
-    public func removeImage(_ reference: String, force: Bool = false) async throws(LibpodError) -> String {
+    public func removeImage(_ reference: String, force: Bool = false) async throws(LibpodError) -> (id: String, removal: ImageRemoval) {
         try checkValid()
         let image = try images.image(reference)
         let users = try await containers(usingImage: image.id)
@@ -30,7 +30,25 @@ extension Runtime {
         }
         record(Event(
             type: .image, status: removal.deleted == nil ? "untag" : "remove", id: image.id, name: image.names.first ?? ""))
-        return image.id
+        return (image.id, removal)
+    }
+
+    /// podman's DeleteUnusedImages: every image no container uses, whatever its names.
+    /// Returns the removed IDs.
+    public func removeUnusedImages() async throws(LibpodError) -> [String] {
+        try checkValid()
+        let used = Set(try await state.containers().map(\.config.imageID))
+        var removed: [String] = []
+        for image in try images.images() where !used.contains(image.id) {
+            do {
+                _ = try await images.remove(image.id, force: true, inUse: false)
+                removed.append(image.id)
+                record(Event(type: .image, status: "remove", id: image.id, name: image.names.first ?? ""))
+            } catch .imageNotFound {
+                continue
+            }
+        }
+        return removed
     }
 
     /// podman image prune: dangling images no container uses, and unreferenced layers.

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// A program Libpod runs (the OCI runtime, conmon), found on disk.
@@ -44,6 +45,16 @@ public enum ExecutableDiscovery {
     }
 
     /// Nil when `path` is a regular executable file; otherwise why not.
+    /// The first executable called `name` on PATH (or the usual places), as a shell would find it.
+    public static func search(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+            let candidate = directory + "/" + name
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
     static func unusableReason(_ path: String) -> String? {
         var info = stat()
         guard stat(path, &info) == 0 else {

@@ -40,10 +40,18 @@ public struct ImageConfig: Sendable, Equatable {
     public var stopSignal: String?
     /// `80/tcp` style, sorted.
     public var exposedPorts: [String]
+    /// The image's VOLUME paths, sorted.
+    public var volumes: [String]
+    public var author: String
+    public var architecture: String
+    public var os: String
+    /// How the image was built, oldest step first (empty layers included).
+    public var history: [ImageHistoryEntry]
 
     public init(
         env: [String] = [], cmd: [String] = [], entrypoint: [String] = [], workingDir: String = "", user: String = "",
-        labels: [String: String] = [:], stopSignal: String? = nil, exposedPorts: [String] = []
+        labels: [String: String] = [:], stopSignal: String? = nil, exposedPorts: [String] = [], volumes: [String] = [],
+        author: String = "", architecture: String = "", os: String = "", history: [ImageHistoryEntry] = []
     ) {
         self.env = env
         self.cmd = cmd
@@ -53,6 +61,29 @@ public struct ImageConfig: Sendable, Equatable {
         self.labels = labels
         self.stopSignal = stopSignal
         self.exposedPorts = exposedPorts
+        self.volumes = volumes
+        self.author = author
+        self.architecture = architecture
+        self.os = os
+        self.history = history
+    }
+}
+
+/// One step of an image's history, as its config records it.
+public struct ImageHistoryEntry: Sendable, Equatable {
+    public var created: Date?
+    public var createdBy: String
+    public var author: String
+    public var comment: String
+    /// The step made no layer (ENV, CMD, ...).
+    public var emptyLayer: Bool
+
+    public init(created: Date?, createdBy: String, author: String, comment: String, emptyLayer: Bool) {
+        self.created = created
+        self.createdBy = createdBy
+        self.author = author
+        self.comment = comment
+        self.emptyLayer = emptyLayer
     }
 }
 
@@ -67,10 +98,12 @@ public struct ImageConfigOverrides: Sendable, Equatable {
     public var labels: [String: String]?
     public var stopSignal: String?
     public var exposedPorts: [String]?
+    public var volumes: [String]?
 
     public init(
         env: [String]? = nil, cmd: [String]? = nil, entrypoint: [String]? = nil, workingDir: String? = nil,
-        user: String? = nil, labels: [String: String]? = nil, stopSignal: String? = nil, exposedPorts: [String]? = nil
+        user: String? = nil, labels: [String: String]? = nil, stopSignal: String? = nil, exposedPorts: [String]? = nil,
+        volumes: [String]? = nil
     ) {
         self.env = env
         self.cmd = cmd
@@ -80,6 +113,7 @@ public struct ImageConfigOverrides: Sendable, Equatable {
         self.labels = labels
         self.stopSignal = stopSignal
         self.exposedPorts = exposedPorts
+        self.volumes = volumes
     }
 }
 

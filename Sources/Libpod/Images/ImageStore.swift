@@ -101,9 +101,9 @@ public final class ImageStore: Sendable {
     /// podman import: a root filesystem tarball (plain or compressed) becomes a one-layer
     /// image named `reference` (`localhost/` and `:latest` added as needed; "" leaves it
     /// without a name). Its config is `config`, on top of podman's default PATH.
-    public func importRootfs(tarball path: String, reference: String, config overrides: ImageConfigOverrides? = nil)
-        async throws(LibpodError) -> Image
-    {
+    public func importRootfs(
+        tarball path: String, reference: String, config overrides: ImageConfigOverrides? = nil, message: String = ""
+    ) async throws(LibpodError) -> Image {
         let names = reference.isEmpty ? [] : [try ImageName.storageName(reference)]
         try requireRegularFile(path, what: "the tarball")
         let work = try makeWorkDirectory()
@@ -115,7 +115,7 @@ public final class ImageStore: Sendable {
                 created: created, author: nil, architecture: Self.architecture, os: "linux",
                 config: Self.containerSection(overrides),
                 rootfs: .init(type: "layers", diffIDs: [layer.diffID]),
-                history: [.init(created: created, createdBy: nil, comment: "imported from tarball")])
+                history: [.init(created: created, createdBy: nil, comment: message.isEmpty ? "imported from tarball" : message)])
             let configBytes = try OCIJSON.encode(configFile)
             let staged = StagedImage(
                 configBytes: configBytes, manifestBytes: try Self.manifest(config: configBytes, layers: [layer]), names: names,
@@ -248,6 +248,21 @@ public final class ImageStore: Sendable {
         }
         removeAbandonedWork()
         return removed
+    }
+
+    /// The bytes of a layer's extracted files, by its diffID (0 for one not in the store).
+    public func layerSize(_ diffID: String) -> Int64 {
+        (try? readIndex().layers[diffID]?.size) ?? 0
+    }
+
+    /// The image's config exactly as stored, for callers that need what Podlink does
+    /// not model.
+    public func configBytes(of image: Image) throws(LibpodError) -> [UInt8] {
+        let path = imagesDirectory + "/" + image.id + "/config.json"
+        guard let bytes = try FileSystem.read(path) else {
+            throw .damaged(what: "the config of image \(image.id.prefix(12)) is missing (\(path))", advice: "remove the image and load it again")
+        }
+        return bytes
     }
 
     // MARK: - Index
@@ -653,7 +668,8 @@ public final class ImageStore: Sendable {
         }
         return .init(
             user: overrides?.user, exposedPorts: ports, env: env, entrypoint: overrides?.entrypoint, cmd: overrides?.cmd,
-            workingDir: overrides?.workingDir, labels: overrides?.labels, stopSignal: overrides?.stopSignal)
+            workingDir: overrides?.workingDir, labels: overrides?.labels, stopSignal: overrides?.stopSignal,
+            volumes: overrides?.volumes.map { Dictionary($0.map { ($0, EmptyObject()) }) { first, _ in first } })
     }
 
     private static func choosePlatform(_ manifests: [OCIDescriptor]) -> OCIDescriptor? {

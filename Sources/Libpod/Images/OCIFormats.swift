@@ -75,6 +75,7 @@ struct OCIImageConfigFile: Codable {
         var workingDir: String?
         var labels: [String: String]?
         var stopSignal: String?
+        var volumes: [String: EmptyObject]?
 
         enum CodingKeys: String, CodingKey {
             case user = "User"
@@ -85,6 +86,7 @@ struct OCIImageConfigFile: Codable {
             case workingDir = "WorkingDir"
             case labels = "Labels"
             case stopSignal = "StopSignal"
+            case volumes = "Volumes"
         }
     }
 
@@ -101,12 +103,16 @@ struct OCIImageConfigFile: Codable {
     struct History: Codable {
         var created: String?
         var createdBy: String?
+        var author: String?
         var comment: String?
+        var emptyLayer: Bool?
 
         enum CodingKeys: String, CodingKey {
             case created
             case createdBy = "created_by"
+            case author
             case comment
+            case emptyLayer = "empty_layer"
         }
     }
 
@@ -116,7 +122,14 @@ struct OCIImageConfigFile: Codable {
             env: section?.env ?? [], cmd: section?.cmd ?? [], entrypoint: section?.entrypoint ?? [],
             workingDir: section?.workingDir ?? "", user: section?.user ?? "", labels: section?.labels ?? [:],
             stopSignal: section?.stopSignal.flatMap { $0.isEmpty ? nil : $0 },
-            exposedPorts: (section?.exposedPorts?.keys).map { $0.sorted() } ?? [])
+            exposedPorts: (section?.exposedPorts?.keys).map { $0.sorted() } ?? [],
+            volumes: (section?.volumes?.keys).map { $0.sorted() } ?? [],
+            author: author ?? "", architecture: architecture ?? "", os: os ?? "",
+            history: (history ?? []).map {
+                ImageHistoryEntry(
+                    created: $0.created.flatMap(RFC3339.parse), createdBy: $0.createdBy ?? "", author: $0.author ?? "",
+                    comment: $0.comment ?? "", emptyLayer: $0.emptyLayer ?? false)
+            })
     }
 }
 
@@ -174,6 +187,12 @@ enum RFC3339 {
         let padded = String(repeating: "0", count: 9 - fraction.count) + fraction
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(padded)Z"
+    }
+
+    static func format(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        let whole = seconds.rounded(.down)
+        return format(seconds: Int(whole), nanoseconds: min(999_999_999, Int((seconds - whole) * 1e9)))
     }
 
     static func now() -> String {

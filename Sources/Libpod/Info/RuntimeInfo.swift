@@ -7,6 +7,7 @@ public struct RuntimeInfo: Sendable, Equatable {
     /// Search registries from registries.conf, when that file exists.
     public var registries: [String]
     public var insecureRegistries: [String]
+    public var blockedRegistries: [String]
 }
 
 public struct HostInfo: Sendable, Equatable {
@@ -43,6 +44,8 @@ public struct StoreInfo: Sendable, Equatable {
     public var runningContainerCount: Int
     public var pausedContainerCount: Int
     public var stoppedContainerCount: Int
+    /// The file system under storage_root, in podman's words: extfs, xfs, tmpfs, btrfs...
+    public var backingFilesystem: String
 }
 
 enum HostProbe {
@@ -61,12 +64,28 @@ enum HostProbe {
         return HostInfo(
             kernel: kernel, os: "linux", distribution: release["ID"] ?? "unknown",
             distributionVersion: release["VERSION_ID"] ?? "", arch: goArch(machine), cpus: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
-            memTotal: memory["MemTotal"] ?? 0, memFree: memory["MemAvailable"] ?? memory["MemFree"] ?? 0,
+            memTotal: memory["MemTotal"] ?? 0, memFree: memory["MemFree"] ?? 0,
             swapTotal: memory["SwapTotal"] ?? 0, swapFree: memory["SwapFree"] ?? 0,
             hostname: String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), uptimeSeconds: uptime ?? 0,
             cgroupVersion: CgroupLayout.current().version.rawValue, cgroupManager: config.cgroupManager.rawValue,
             ociRuntimeName: runtime.name, ociRuntimePath: runtime.path, ociRuntimeVersion: await runtimeVersion ?? "unknown",
             conmonPath: conmon.path, conmonVersion: await conmonVersion ?? "unknown", rootless: geteuid() != 0)
+    }
+
+    /// The name podman (containers/storage) gives the file system at `path`, from the
+    /// mount table entry with the longest matching mount point.
+    static func fileSystemName(_ path: String) -> String {
+        let table = ((try? FileSystem.readString("/proc/self/mounts")) ?? nil) ?? ""
+        var best: (length: Int, type: String) = (-1, "")
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 2 else { continue }
+            let mountPoint = String(fields[1])
+            let covers = mountPoint == "/" || path == mountPoint || path.hasPrefix(mountPoint + "/")
+            if covers && mountPoint.count > best.length { best = (mountPoint.count, String(fields[2])) }
+        }
+        let names = ["ext2": "extfs", "ext3": "extfs", "ext4": "extfs", "overlay": "overlayfs"]
+        return names[best.type] ?? best.type
     }
 
     /// podman reports Go's architecture names.
@@ -107,8 +126,8 @@ enum HostProbe {
     /// Search and insecure registries from registries.conf: the v2 format
     /// (`unqualified-search-registries`, `[[registry]] insecure`) and the v1 format
     /// (`[registries.search] registries`, `[registries.insecure] registries`).
-    static func registries(path: String = "/etc/containers/registries.conf") -> (search: [String], insecure: [String]) {
-        guard let text = (try? FileSystem.readString(path)) ?? nil else { return ([], []) }
+    static func registries(path: String = "/etc/containers/registries.conf") -> (search: [String], insecure: [String], blocked: [String]) {
+        guard let text = (try? FileSystem.readString(path)) ?? nil else { return ([], [], []) }
         return RegistriesConf.parse(text)
     }
 }

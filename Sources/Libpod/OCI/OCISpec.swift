@@ -474,3 +474,9 @@ enum DeviceNumber {
         return (value & 0xff) | ((value >> 12) & ~UInt64(0xff))
     }
 }
+
+/// What the specs Podlink writes start from, for callers that report differences from it.
+public enum OCISpecDefaults {
+    /// podman's default capability set.
+    public static var capabilities: [String] { OCISpecBuilder.defaultCapabilities }
+}

@@ -251,8 +251,9 @@ public final class Runtime: Sendable {
                 imageCount: (try? images.images().count) ?? 0, containerCount: containers.count,
                 runningContainerCount: containers.count { $0.state.status == .running },
                 pausedContainerCount: containers.count { $0.state.status == .paused },
-                stoppedContainerCount: containers.count { [.stopped, .exited, .created, .configured].contains($0.state.status) }),
-            registries: registries.search, insecureRegistries: registries.insecure)
+                stoppedContainerCount: containers.count { [.stopped, .exited, .created, .configured].contains($0.state.status) },
+                backingFilesystem: HostProbe.fileSystemName(config.resolvedStorageRoot)),
+            registries: registries.search, insecureRegistries: registries.insecure, blockedRegistries: registries.blocked)
     }
 }
 

@@ -119,3 +119,15 @@ struct ContainerStorage: Sendable {
         try FileSystem.removeTree(directory(id))
     }
 }
+
+extension ContainerStorage {
+    /// How many users the container's root file system has (0: not mounted).
+    func users(_ id: String) -> Int {
+        driver == .overlay && !Self.isMounted(mountPoint(id)) ? 0 : mountCount(id)
+    }
+
+    /// Bytes of the container's own layer: what it wrote over its image.
+    func writableLayerSize(_ id: String) -> Int64 {
+        FileSystem.treeSize(driver == .overlay ? upperDirectory(id) : mountPoint(id))
+    }
+}

@@ -110,6 +110,29 @@ enum FileSystem {
     }
 
     /// Names in a directory (no `.` and `..`); empty when it does not exist.
+    /// Bytes of the regular files under `path` (each hard-linked file once), not
+    /// following symbolic links: `du --apparent-size`.
+    static func treeSize(_ path: String) -> Int64 {
+        var total: Int64 = 0
+        var seen = Set<UInt64>()
+        func walk(_ directory: String) {
+            for name in list(directory) {
+                let child = directory + "/" + name
+                var info = stat()
+                guard lstat(child, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: walk(child)
+                case S_IFREG:
+                    if info.st_nlink > 1 && !seen.insert(UInt64(info.st_ino)).inserted { continue }
+                    total += Int64(info.st_size)
+                default: continue
+                }
+            }
+        }
+        walk(path)
+        return total
+    }
+
     static func list(_ path: String) -> [String] {
         guard let directory = opendir(path) else { return [] }
         defer { closedir(directory) }
