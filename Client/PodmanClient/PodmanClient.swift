@@ -99,9 +99,11 @@ public struct PodmanClient: Sendable {
         _ = try await api.restartContainer(name: nameOrID, timeout: timeout.map { Int($0.components.seconds) } ?? -1)
     }
 
-    /// Waits for the container to exit and returns its exit code.
+    /// Waits for the container to exit and returns its exit code. (The interval, a Go
+    /// duration in nanoseconds as io.podman defines it, only bounds how long the service
+    /// goes without re-checking; it sees the exit at once.)
     public func wait(_ nameOrID: String) async throws -> Int {
-        try await api.waitContainer(name: nameOrID, interval: 250).exitcode
+        try await api.waitContainer(name: nameOrID, interval: 250_000_000).exitcode
     }
 
     public func remove(_ nameOrID: String, force: Bool = false) async throws {
@@ -136,6 +138,53 @@ public struct PodmanClient: Sendable {
     }
 
     public func containers() async throws -> [IoPodman.Container] { try await api.listContainers().containers }
+
+    /// What `ps` asks for: every container or the running ones, filtered (podman's
+    /// `key=value` filters), the newest `last`, sorted by a podman sort key.
+    public struct ListOptions: Sendable {
+        public var all = false
+        public var filters: [String] = []
+        public var last: Int?
+        public var latest = false
+        public var sizes = false
+        public var sort = "created"
+        public var noTruncation = false
+
+        public init() {}
+    }
+
+    /// podman ps: the service's rows, formatted as podman 1.9 formats them.
+    public func list(_ options: ListOptions = ListOptions()) async throws -> [IoPodman.PsContainer] {
+        try await api.ps(opts: IoPodman.PsOpts(
+            all: options.all, filters: options.filters, last: options.last ?? -1, latest: options.latest,
+            noTrunc: options.noTruncation, pod: false, quiet: false, size: options.sizes, sort: options.sort, sync: false)).containers
+    }
+
+    /// podman top: a header row, then a row per process, in the columns asked for
+    /// (podman's defaults when none are).
+    public func top(_ nameOrID: String, descriptors: [String] = []) async throws -> [[String]] {
+        try await api.top(nameOrID: nameOrID, descriptors: descriptors).top.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Mounts the container's root file system on the daemon's machine; returns where.
+    public func mount(_ nameOrID: String) async throws -> String { try await api.mountContainer(name: nameOrID).path }
+
+    public func unmount(_ nameOrID: String, force: Bool = false) async throws {
+        _ = try await api.unmountContainer(name: nameOrID, force: force)
+    }
+
+    /// Changes against the image: (kind A/C/D, path).
+    public func diff(_ nameOrID: String) async throws -> [(kind: String, path: String)] {
+        try await api.diff(name: nameOrID).diffs.map { ($0.changeType, $0.path) }
+    }
+
+    /// Removes every container that is not running; returns their IDs.
+    public func pruneContainers() async throws -> [String] { try await api.deleteStoppedContainers().containers }
+
+    /// Runs the container's healthcheck now; whether it passed.
+    public func healthcheck(_ nameOrID: String) async throws -> Bool {
+        try await api.healthCheckRun(nameOrID: nameOrID).healthCheckStatus == "healthy"
+    }
 
     public func exists(_ nameOrID: String) async throws -> Bool { try await api.containerExists(name: nameOrID).exists == 0 }
 
@@ -199,4 +248,12 @@ public struct PodmanClient: Sendable {
     public func tagImage(_ reference: String, as tag: String) async throws {
         _ = try await api.tagImage(name: reference, tagged: tag)
     }
+
+    /// Removes dangling images (or, with `all`, every image no container uses).
+    public func pruneImages(all: Bool = false) async throws -> [String] {
+        all ? try await api.deleteUnusedImages().images : try await api.imagesPrune(all: false, filter: []).pruned
+    }
+
+    /// Removes every container and image; the daemon goes on serving.
+    public func reset() async throws { _ = try await api.reset() }
 }

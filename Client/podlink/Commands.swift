@@ -2,28 +2,49 @@ import ArgumentParser
 import Foundation
 import PodlinkInterfaces
 import PodmanClient
+import Varlink
 
 struct Ps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List containers.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Show all containers, not only running ones.") var all = false
     @Flag(name: .shortAndLong, help: "Show only IDs.") var quiet = false
-    @Option(help: "table or json.") var format: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "KEY=VALUE: status, name, id, label, ancestor, exited, before, since, volume, health, until (repeatable).")
+    var filter: [String] = []
+    @Option(name: [.customShort("n"), .long], help: "Show the last N created containers (all states).") var last: Int?
+    @Flag(name: .shortAndLong, help: "Show the newest container only.") var latest = false
+    @Flag(name: .shortAndLong, help: "Show the containers' sizes.") var size = false
+    @Option(help: "Sort by command, created, id, image, names, runningfor, size or status.") var sort = "created"
+    @Flag(help: "Do not truncate IDs and commands.") var noTrunc = false
+    @Option(help: "table, json, or a Go template such as '{{.Names}} {{.Status}}'.") var format = "table"
 
     func run() async throws {
-        let containers = try await global.withClient { try await $0.containers() }.filter { all || $0.containerrunning }
-        if quiet { return containers.forEach { print($0.id.prefix(12)) } }
-        if format == .json { return Output.json(containers) }
-        var rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]]
-        for container in containers {
-            let command = container.command.joined(separator: " ")
-            rows.append([
-                String(container.id.prefix(12)), container.image,
-                command.count > 20 ? String(command.prefix(17)) + "..." : command,
-                Output.ago(container.createdat), container.status, container.names,
-            ])
+        var options = PodmanClient.ListOptions()
+        options.all = all
+        options.filters = filter
+        options.last = last
+        options.latest = latest
+        options.sizes = size
+        options.sort = sort
+        options.noTruncation = noTrunc
+        let containers = try await global.withClient { try await $0.list(options) }
+        if quiet { return containers.forEach { print($0.id) } }
+        switch format {
+        case "json": return Output.json(containers)
+        case "table":
+            var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+            if size { header.append("SIZE") }
+            var rows = [header]
+            for container in containers {
+                var row = [container.id, container.image, container.command, container.created, Output.status(container), container.ports, container.names]
+                if size { row.append("\(Output.size(container.rwSize)) (virtual \(Output.size(container.rootFsSize)))") }
+                rows.append(row)
+            }
+            Output.table(rows)
+        default:
+            let template = try Output.template(format)
+            for container in containers { print(try template.render(Output.jsonValue(container))) }
         }
-        Output.table(rows)
     }
 }
 
@@ -209,7 +230,12 @@ struct Logs: AsyncParsableCommand {
         try await global.withClient { client in
             for try await line in client.logs(container, follow: follow, tail: tail) {
                 let text = timestamps ? "\(line.time) \(line.msg)" : line.msg
-                if line.device == "stderr" { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
+                if line.device == "stderr" {
+                    FileHandle.standardError.write(Data((text + "\n").utf8))
+                } else {
+                    print(text)
+                    if follow { fflush(nil) }
+                }
             }
         }
     }
@@ -219,9 +245,13 @@ struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print podman's inspect JSON for containers or images.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "container or image (default: container, else image).") var type: String?
+    @Option(name: .shortAndLong, help: "A Go template applied to each, such as '{{.State.Pid}}' or '{{json .Config}}'.")
+    var format: String?
     @Argument(help: "Names or IDs.") var names: [String]
+
     func run() async throws {
-        try await global.withClient { client in
+        let template = try format.map(Output.template)
+        let documents: [String] = try await global.withClient { client in
             var documents: [String] = []
             for name in names {
                 if type != "image", let json = try? await client.inspect(name) {
@@ -232,8 +262,25 @@ struct Inspect: AsyncParsableCommand {
                     _ = try await client.inspect(name)
                 }
             }
-            print("[" + documents.joined(separator: ",\n") + "]")
+            return documents
         }
+        if let template {
+            for document in documents {
+                let value: JSONValue
+                do { value = try JSONValue(parsing: Array(document.utf8)) } catch { throw ValidationError("the daemon's inspect data is not JSON: \(error)") }
+                do {
+                    print(try template.render(value))
+                } catch {
+                    FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                    throw ExitCode(125)
+                }
+            }
+            return
+        }
+        // Indented as podman prints it.
+        let values = documents.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+        let data = try JSONSerialization.data(withJSONObject: values, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
     }
 }
 
@@ -354,6 +401,8 @@ struct Events: AsyncParsableCommand {
         try await global.withClient { client in
             for try await event in client.events(filters: filter, since: since) {
                 print("\(event.time) \(event.type) \(event.status) \(event.id.prefix(12)) (name=\(event.name))")
+                // A pipe or a file gets each event as it happens, not when a buffer fills.
+                fflush(nil)
             }
         }
     }

@@ -13,8 +13,9 @@ struct Podlink: AsyncParsableCommand {
         discussion: "The daemon is found from --url, else $PODLINK_ADDRESS, else the default socket (\(PodmanClient.defaultAddress)).",
         subcommands: [
             Ps.self, Run.self, Create.self, Start.self, Stop.self, Kill.self, Pause.self, Unpause.self, Restart.self,
-            Rm.self, Wait.self, Logs.self, Inspect.self, Images.self, Import.self, Load.self, Rmi.self, Tag.self,
-            Info.self, Version.self, Events.self,
+            Rm.self, Wait.self, Logs.self, Inspect.self, Top.self, Mount.self, Umount.self, Diff.self, Images.self,
+            Import.self, Load.self, Rmi.self, Tag.self, Info.self, Version.self, Events.self, ContainerCommands.self,
+            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self,
         ])
 
     /// podman takes `--url` before the command (`podlink --url X ps`); the parser wants
@@ -97,6 +98,45 @@ enum Output {
         }
     }
 
+    /// podman's STATUS column: `Up 3 minutes` for a running container, else what the
+    /// service says (`Exited (3) 2 seconds ago`, `Created`, `Paused`).
+    static func status(_ container: IoPodman.PsContainer) -> String {
+        guard container.state == "running", let started = date(container.startedAt) else { return container.status }
+        return "Up " + humanDuration(Date().timeIntervalSince(started))
+    }
+
+    /// go-units' HumanDuration, as podman prints durations.
+    static func humanDuration(_ interval: TimeInterval) -> String {
+        let seconds = Int(interval)
+        if seconds < 1 { return "Less than a second" }
+        if seconds == 1 { return "1 second" }
+        if seconds < 60 { return "\(seconds) seconds" }
+        let minutes = seconds / 60
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = Int(interval / 3600 + 0.5)
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 14 { return "\(hours / 24) days" }
+        if hours < 24 * 60 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 730 { return "\(hours / 24 / 30) months" }
+        return "\(hours / 24 / 365) years"
+    }
+
+    static func date(_ rfc3339: String) -> Date? {
+        (try? Date(rfc3339, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(rfc3339, strategy: .iso8601))
+    }
+
+    static func template(_ text: String) throws -> GoTemplate {
+        do { return try GoTemplate(text) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// A value's JSON (its Encodable form) as a template reads it.
+    static func jsonValue(_ value: some Encodable) throws -> JSONValue {
+        let data = try JSONEncoder().encode(value)
+        return try JSONValue(parsing: Array(data))
+    }
+
     /// `5 minutes ago` from an RFC 3339 time.
     static func ago(_ rfc3339: String) -> String {
         guard let date = (try? Date(rfc3339, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
@@ -150,5 +190,31 @@ extension IoPodman.Image: Encodable {
         try container.encode(size, forKey: .size)
         try container.encode(containers, forKey: .containers)
         try container.encode(labels, forKey: .labels)
+    }
+}
+
+extension IoPodman.PsContainer: Encodable {
+    /// podman ps's JSON and template names.
+    private enum Keys: String, CodingKey {
+        case ID, Image, Command, Created, CreatedAt, Ports, Names, Status, State, Pid, Size, Labels, Mounts, StartedAt, ExitedAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(id, forKey: .ID)
+        try container.encode(image, forKey: .Image)
+        try container.encode(command, forKey: .Command)
+        try container.encode(created, forKey: .Created)
+        try container.encode(createdAt, forKey: .CreatedAt)
+        try container.encode(ports, forKey: .Ports)
+        try container.encode(names, forKey: .Names)
+        try container.encode(Output.status(self), forKey: .Status)
+        try container.encode(state, forKey: .State)
+        try container.encode(pidNum, forKey: .Pid)
+        try container.encode(rwSize, forKey: .Size)
+        try container.encode(labels, forKey: .Labels)
+        try container.encode(mounts, forKey: .Mounts)
+        try container.encode(startedAt, forKey: .StartedAt)
+        try container.encode(exitedAt, forKey: .ExitedAt)
     }
 }

@@ -21,6 +21,23 @@ enum PodmanJSON {
     static func time(_ date: Date?) -> String { date.map(PodmanFormat.time) ?? zeroTime }
 }
 
+/// A field Go writes as `null` when it has no value (a nil slice, map or pointer without
+/// omitempty); a plain optional would leave the key out, and clients that read the key
+/// (python-podman's inspect does) would fail.
+@propertyWrapper
+struct Nullable<Value: Encodable>: Encodable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
 /// Any JSON value, for documents that embed another as is (the OCI spec in ContainerConfig).
 enum AnyJSON: Codable, Sendable {
     case null, bool(Bool), number(Double), integer(Int64), string(String), array([AnyJSON]), object([(String, AnyJSON)])
@@ -131,7 +148,7 @@ struct ContainerInspectJSON: Encodable {
 
         var Status: String
         var FailingStreak: Int
-        var Log: [Check]?
+        @Nullable var Log: [Check]?
     }
 
     struct GraphDriver: Encodable {
@@ -187,15 +204,15 @@ struct ContainerInspectJSON: Encodable {
         var OpenStdin: Bool
         var StdinOnce = false
         var Env: [String]
-        var Cmd: [String]?
+        @Nullable var Cmd: [String]?
         var Image: String
-        var Volumes: [String: [String: String]]? = nil
+        @Nullable var Volumes: [String: [String: String]]? = nil
         var WorkingDir: String
         /// A string in podman 1.9, not a list (podman-remote decodes it so).
         var Entrypoint: String
-        var OnBuild: [String]? = nil
-        var Labels: [String: String]?
-        var Annotations: [String: String]?
+        @Nullable var OnBuild: [String]? = nil
+        @Nullable var Labels: [String: String]?
+        @Nullable var Annotations: [String: String]?
         var StopSignal: UInt32
         var Healthcheck: HealthConfig?
     }
@@ -211,7 +228,7 @@ struct ContainerInspectJSON: Encodable {
     struct HostConfig: Encodable {
         struct LogConfig: Encodable {
             var `Type`: String
-            var Config: [String: String]? = nil
+            @Nullable var Config: [String: String]? = nil
         }
 
         struct RestartPolicy: Encodable {
@@ -249,7 +266,7 @@ struct ContainerInspectJSON: Encodable {
         var RestartPolicy: RestartPolicy
         var AutoRemove: Bool
         var VolumeDriver = ""
-        var VolumesFrom: [String]? = nil
+        @Nullable var VolumesFrom: [String]? = nil
         var CapAdd: [String]
         var CapDrop: [String]
         var Dns: [String]
@@ -260,7 +277,7 @@ struct ContainerInspectJSON: Encodable {
         var IpcMode: String
         var Cgroup = ""
         var Cgroups = "default"
-        var Links: [String]? = nil
+        @Nullable var Links: [String]? = nil
         var OomScoreAdj: Int
         var PidMode: String
         var Privileged: Bool
@@ -279,11 +296,11 @@ struct ContainerInspectJSON: Encodable {
         var NanoCpus: Int64
         var CgroupParent: String
         var BlkioWeight: UInt16
-        var BlkioWeightDevice: [WeightDevice]? = nil
-        var BlkioDeviceReadBps: [ThrottleDevice]? = nil
-        var BlkioDeviceWriteBps: [ThrottleDevice]? = nil
-        var BlkioDeviceReadIOps: [ThrottleDevice]? = nil
-        var BlkioDeviceWriteIOps: [ThrottleDevice]? = nil
+        @Nullable var BlkioWeightDevice: [WeightDevice]? = nil
+        @Nullable var BlkioDeviceReadBps: [ThrottleDevice]? = nil
+        @Nullable var BlkioDeviceWriteBps: [ThrottleDevice]? = nil
+        @Nullable var BlkioDeviceReadIOps: [ThrottleDevice]? = nil
+        @Nullable var BlkioDeviceWriteIOps: [ThrottleDevice]? = nil
         var CpuPeriod: UInt64
         var CpuQuota: Int64
         var CpuRealtimePeriod: UInt64
@@ -477,14 +494,14 @@ struct ContainerConfigJSON: Encodable {
             var InitialSize = 0
             var PasswdFile = ""
             var GroupFile = ""
-            var AdditionalUIDMappings: [String]? = nil
-            var AdditionalGIDMappings: [String]? = nil
+            @Nullable var AdditionalUIDMappings: [String]? = nil
+            @Nullable var AdditionalGIDMappings: [String]? = nil
         }
 
         var HostUIDMapping = true
         var HostGIDMapping = true
-        var UIDMap: [String]? = nil
-        var GIDMap: [String]? = nil
+        @Nullable var UIDMap: [String]? = nil
+        @Nullable var GIDMap: [String]? = nil
         var AutoUserNs = false
         var AutoUserNsOpts = AutoUserNs()
     }
@@ -512,10 +529,10 @@ struct ContainerConfigJSON: Encodable {
     var privileged: Bool
     var user: String?
     var groups: [String]?
-    var Dependencies: [String]? = nil
+    @Nullable var Dependencies: [String]? = nil
     var createNetNS: Bool
     var staticIP = ""
-    var staticMAC: String? = nil
+    @Nullable var staticMAC: String? = nil
     var UseImageResolvConf = false
     var dnsServer: [String]?
     var dnsSearch: [String]?
@@ -542,7 +559,7 @@ struct ContainerConfigJSON: Encodable {
     var runtime: String?
     var pause = false
     var systemd = false
-    var healthcheck: HealthConfig?
+    @Nullable var healthcheck: HealthConfig?
 
     init(_ inspection: ContainerInspection) {
         let config = inspection.container.config
@@ -647,10 +664,10 @@ struct ImageInspectJSON: Encodable {
         var ExposedPorts: [String: [String: String]]?
         var Env: [String]?
         var Entrypoint: [String]?
-        var Cmd: [String]?
+        @Nullable var Cmd: [String]?
         var Volumes: [String: [String: String]]?
         var WorkingDir: String?
-        var Labels: [String: String]?
+        @Nullable var Labels: [String: String]?
         var StopSignal: String?
     }
 
@@ -674,11 +691,11 @@ struct ImageInspectJSON: Encodable {
 
     var Id: String
     var Digest: String
-    var RepoTags: [String]?
-    var RepoDigests: [String]?
+    @Nullable var RepoTags: [String]?
+    @Nullable var RepoDigests: [String]?
     var Parent = ""
     var Comment: String
-    var Created: String?
+    @Nullable var Created: String?
     var Config: Config
     var Version = ""
     var Author: String
@@ -688,12 +705,12 @@ struct ImageInspectJSON: Encodable {
     var VirtualSize: Int64
     var GraphDriver: GraphDriver
     var RootFS: RootFS
-    var Labels: [String: String]?
+    @Nullable var Labels: [String: String]?
     var Annotations: [String: String] = [:]
     var ManifestType = "application/vnd.oci.image.manifest.v1+json"
     var User: String
-    var History: [History]?
-    var NamesHistory: [String]? = nil
+    @Nullable var History: [History]?
+    @Nullable var NamesHistory: [String]? = nil
 
     init(_ image: Libpod.Image, driver: String, layerDirectories: [String]) {
         let config = image.config
