@@ -23,6 +23,7 @@ enum OCIRuntimeChoice: String, CaseIterable, CustomTestStringConvertible {
 /// A runtime with the busybox image imported, on scratch directories.
 func withContainerRuntime<T>(
     _ choice: OCIRuntimeChoice, storageDriver: StorageDriverKind = .overlay,
+    configure: (inout RuntimeConfig, ScratchDirectories) -> Void = { _, _ in },
     _ body: (Runtime, ScratchDirectories) async throws -> T
 ) async throws -> T? {
     guard Environment.require(geteuid() == 0, "root (containers need it)"),
@@ -36,6 +37,7 @@ func withContainerRuntime<T>(
         $0.tmpDir = scratch.tmpDir
         $0.runtimePath = choice.paths
         $0.storageDriver = storageDriver
+        configure(&$0, scratch)
     }
     let tarball = try await TestImages.busyboxRootfsTarball(in: scratch.root, gzip: false)
     _ = try await runtime.images.importRootfs(tarball: tarball, reference: "localhost/busybox:latest")

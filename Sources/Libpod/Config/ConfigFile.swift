@@ -122,6 +122,7 @@ enum ConfigKeys {
         string("cni_default_network") { $0.cniDefaultNetwork = $1 },
         strings("hooks_dir") { $0.hooksDir = $1 },
         bool("hooks_dir_not_exist_fatal") { $0.hooksDirNotExistFatal = $1 },
+        string("default_mounts_file") { $0.defaultMountsFile = $1 },
         string("namespace") { $0.namespace = $1 },
         string("infra_image") { $0.infraImage = $1 },
         string("infra_command") { $0.infraCommand = $1 },

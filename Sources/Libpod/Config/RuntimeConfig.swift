@@ -50,6 +50,8 @@ public struct RuntimeConfig: Sendable, Equatable {
     public var cniDefaultNetwork = "podman"
     public var hooksDir = ["/usr/share/containers/oci/hooks.d", "/etc/containers/oci/hooks.d"]
     public var hooksDirNotExistFatal = false
+    /// `/host:/container` lines bind-mounted read-only into every container; none when empty.
+    public var defaultMountsFile = ""
     /// A runtime with a namespace sees only that namespace's objects; "" sees all.
     public var namespace = ""
     public var infraImage = "k8s.gcr.io/pause:3.1"

@@ -233,7 +233,13 @@ extension Runtime {
             user = (try? ResolvedUser.resolve(config.user, groupAdd: config.security.groupAdd, rootfs: rootfs))
                 ?? ResolvedUser(uid: 0, gid: 0, additionalGids: [])
         }
-        var environment = OCISpecBuilder.Environment(rootfs: rootfs, runDir: runDir, user: user, cgroupParent: "/podlink")
+        var environment = OCISpecBuilder.Environment(
+            rootfs: rootfs, runDir: runDir, user: user, cgroupParent: "/podlink",
+            // A default mount whose source is not on this machine is skipped, as podman does.
+            defaultMounts: defaultMounts.filter { mount in
+                FileSystem.exists(mount.source) && !config.mounts.contains { $0.destination == mount.destination }
+            },
+            hooks: hooks.hooks(for: config))
         for (type, mode) in [("pid", config.namespaces.pid), ("ipc", config.namespaces.ipc), ("uts", config.namespaces.uts)] {
             switch mode {
             case .private, .host: continue
@@ -273,7 +279,7 @@ extension Runtime {
             let spec = OCISpecBuilder.build(
                 config: container.config, environment: try await specEnvironment(container.config, rootfs: rootfs, runDir: runDir))
             let encoded: Data
-            do { encoded = try JSONEncoder().encode(spec) } catch { throw LibpodError.encoding(what: "config.json", cause: "\(error)") }
+            do { encoded = try spec.encoded() } catch { throw LibpodError.encoding(what: "config.json", cause: "\(error)") }
             try FileSystem.writeAtomically(bundleDirectory(id) + "/config.json", encoded)
             try FileSystem.removeFile(exitWatcher.exitFile(id))
             try FileSystem.removeFile(runDir + "/pidfile")

@@ -105,6 +105,9 @@ extension Runtime {
     /// consumer stops iterating.
     public func containerLogs(_ idOrName: String, options: LogOptions = LogOptions()) async throws(LibpodError) -> AsyncThrowingStream<LogLine, any Error> {
         let container = try await container(idOrName)
+        guard container.config.log.driver != .none else {
+            throw .unsupported(feature: "reading the logs of container \(container.id.prefix(12))", advice: "it was created with the none log driver, which keeps nothing")
+        }
         let path = logPath(container.config)
         let id = container.id
         return AsyncThrowingStream { continuation in
@@ -118,6 +121,11 @@ extension Runtime {
                 do {
                     while !Task.isCancelled {
                         let bytes = (try FileSystem.read(path)) ?? []
+                        // conmon truncates the log at max_log_size: start over from the top.
+                        if bytes.count < offset {
+                            offset = 0
+                            pending = nil
+                        }
                         var lines: [LogLine] = []
                         if offset < bytes.count {
                             let parsed = K8sFileLog.parse(bytes[offset...], pending: &pending)

@@ -215,7 +215,7 @@ extension Runtime {
         environment.rootfs = storage.mountPoint(container.id)
         let spec = OCISpecBuilder.build(config: container.config, environment: environment)
         do {
-            return Array(try JSONEncoder().encode(spec))
+            return Array(try spec.encoded())
         } catch {
             throw .encoding(what: "the spec of \(container.id.prefix(12))", cause: "\(error)")
         }

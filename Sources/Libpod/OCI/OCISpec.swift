@@ -156,6 +156,15 @@ struct OCISpec: Codable, Sendable {
     }
 }
 
+extension OCISpec {
+    /// config.json's bytes (slashes left alone, for people who read it).
+    func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}
+
 /// Builds a container's config.json from its config and where its files are.
 enum OCISpecBuilder {
     /// podman's default capability set.

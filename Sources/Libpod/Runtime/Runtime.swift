@@ -23,6 +23,9 @@ public final class Runtime: Sendable {
     public let images: ImageStore
     let storage: ContainerStorage
     let exitWatcher: ExitWatcher
+    /// hooks_dir's hooks and default_mounts_file's mounts, read once.
+    let hooks: OCIHooks
+    let defaultMounts: [BindMount]
     /// Where failures that must not fail the operation around them are reported (a
     /// cleanup step, an event that could not be recorded).
     public let logger: Logger
@@ -31,7 +34,8 @@ public final class Runtime: Sendable {
     private init(
         config: RuntimeConfig, configFile: String?, ociRuntime: DiscoveredExecutable, conmon: DiscoveredExecutable,
         state: any StateStore, locks: LockManager, events: EventLog, paths: RuntimePaths, didRefresh: Bool,
-        images: ImageStore, storage: ContainerStorage, exitWatcher: ExitWatcher, logger: Logger
+        images: ImageStore, storage: ContainerStorage, exitWatcher: ExitWatcher, hooks: OCIHooks, defaultMounts: [BindMount],
+        logger: Logger
     ) {
         self.config = config
         self.configFile = configFile
@@ -45,6 +49,8 @@ public final class Runtime: Sendable {
         self.images = images
         self.storage = storage
         self.exitWatcher = exitWatcher
+        self.hooks = hooks
+        self.defaultMounts = defaultMounts
         self.logger = logger
     }
 
@@ -65,6 +71,8 @@ public final class Runtime: Sendable {
 
         let ociRuntime = try ExecutableDiscovery.ociRuntime(paths: config.runtimePath)
         let conmon = try ExecutableDiscovery.conmon(paths: config.conmonPath)
+        let hooks = try OCIHooks(directories: config.hooksDir, missingIsFatal: config.hooksDirNotExistFatal)
+        let defaultMounts = try DefaultMounts.read(config.defaultMountsFile)
 
         let paths = RuntimePaths(config: config)
         try FileSystem.ensureDirectory(config.staticDir, mode: 0o700)
@@ -95,7 +103,7 @@ public final class Runtime: Sendable {
             let runtime = Runtime(
                 config: config, configFile: file, ociRuntime: ociRuntime, conmon: conmon, state: state, locks: locks,
                 events: events, paths: paths, didRefresh: refreshed, images: images, storage: storage,
-                exitWatcher: exitWatcher!, logger: logger)
+                exitWatcher: exitWatcher!, hooks: hooks, defaultMounts: defaultMounts, logger: logger)
             if refreshed { try await runtime.removeAfterRefresh() }
             return runtime
         } catch {
@@ -106,6 +114,16 @@ public final class Runtime: Sendable {
     }
 
     private static func validate(_ config: RuntimeConfig) throws(LibpodError) {
+        func refuse(_ key: String, _ message: String) -> LibpodError { .config(ConfigError(file: "(configuration)", key: key, message: message)) }
+        if config.cgroupManager == .systemd {
+            throw refuse("cgroup_manager", "\"systemd\" is not supported: Podlink places containers in cgroups through cgroupfs; set cgroup_manager = \"cgroupfs\"")
+        }
+        if config.enableLabeling, FileSystem.exists("/sys/fs/selinux/enforce") {
+            throw refuse("label", "SELinux is enabled on this machine and Podlink does not label containers; set label = false")
+        }
+        if config.imageDefaultTransport != "docker://" {
+            throw refuse("image_default_transport", "\"\(config.imageDefaultTransport)\" is not supported; Podlink resolves bare image names as docker:// references")
+        }
         for (key, value) in [("static_dir", config.staticDir), ("tmp_dir", config.tmpDir)] where !value.hasPrefix("/") {
             throw .config(ConfigError(file: "(options)", key: key, message: "expected an absolute path, found \"\(value)\""))
         }
