@@ -648,6 +648,7 @@ struct ContainerStateJSON: Encodable {
             for file in ["hostname", "resolv.conf"] + (container.config.nameResolution.noHosts ? [] : ["hosts"]) {
                 binds["/etc/\(file)"] = inspection.runDirectory + "/" + file
             }
+            binds["/run/.containerenv"] = inspection.runDirectory + "/.containerenv"
             bindMounts = binds
         }
         stoppedByUser = state.stoppedByUser ? true : nil

@@ -48,6 +48,20 @@ public enum Environment {
 
     public static let goCertification = executable("varlink-go-certification")
 
+    /// python-podman 1.6 (PyPI `podman==1.6.0`), podman 1.x's client library.
+    public static let pythonPodman: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            "import collections, collections.abc; collections.MutableMapping = collections.abc.MutableMapping; import podman",
+        ]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
     /// Records why a peer test cannot run: an issue under CI, a skip note elsewhere.
     /// Returns true when the test should go on.
     public static func require(_ available: Bool, _ what: String) -> Bool {

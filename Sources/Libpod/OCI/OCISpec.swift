@@ -218,15 +218,19 @@ enum OCISpecBuilder {
             .init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
                   options: ["nosuid", "noexec", "nodev", "relatime"] + (privileged ? ["rw"] : ["ro"])),
         ]
-        let files = config.nameResolution.noHosts ? ["resolv.conf", "hostname"] : ["hosts", "resolv.conf", "hostname"]
-        for file in files {
-            mounts.append(.init(destination: "/etc/\(file)", type: "bind", source: "\(environment.runDir)/\(file)", options: ["bind", "rprivate"]))
-        }
+        // Before the files bound into /run and /etc, which would otherwise be hidden.
         if config.readOnlyRootfs && config.readOnlyTmpfs {
             for directory in ["/run", "/tmp", "/var/tmp"] where !config.tmpfs.contains(where: { $0.destination == directory }) {
                 mounts.append(.init(destination: directory, type: "tmpfs", source: "tmpfs", options: ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]))
             }
         }
+        let files = config.nameResolution.noHosts ? ["resolv.conf", "hostname"] : ["hosts", "resolv.conf", "hostname"]
+        for file in files {
+            mounts.append(.init(destination: "/etc/\(file)", type: "bind", source: "\(environment.runDir)/\(file)", options: ["bind", "rprivate"]))
+        }
+        // podman's marker: processes (and tools such as systemd) learn they are in a container.
+        mounts.append(.init(
+            destination: "/run/.containerenv", type: "bind", source: "\(environment.runDir)/.containerenv", options: ["bind", "rprivate", "ro"]))
         for mount in environment.defaultMounts + config.mounts {
             mounts.append(.init(
                 destination: mount.destination, type: "bind", source: mount.source,
@@ -272,7 +276,7 @@ enum OCISpecBuilder {
             root: .init(path: environment.rootfs, readonly: config.readOnlyRootfs),
             hostname: config.hostname.isEmpty ? String(config.id.prefix(12)) : config.hostname,
             mounts: mounts,
-            annotations: config.annotations.isEmpty ? nil : config.annotations,
+            annotations: annotations(config),
             hooks: environment.hooks,
             linux: .init(
                 namespaces: namespaces,
@@ -297,6 +301,20 @@ enum OCISpecBuilder {
                 cgroupsPath: "\(config.cgroupParent.isEmpty ? environment.cgroupParent : config.cgroupParent)/podlink-\(config.id)",
                 maskedPaths: privileged ? [] : defaultMaskedPaths,
                 readonlyPaths: privileged ? [] : defaultReadonlyPaths))
+    }
+
+    /// podman's annotations (which podman and CRI tools read back), then the container's.
+    static func annotations(_ config: ContainerConfig) -> [String: String] {
+        func flag(_ value: Bool) -> String { value ? "TRUE" : "FALSE" }
+        var annotations = [
+            "io.kubernetes.cri-o.TTY": config.tty ? "true" : "false",
+            "io.podman.annotations.autoremove": flag(config.autoRemove),
+            "io.podman.annotations.init": flag(config.initPath != nil),
+            "io.podman.annotations.privileged": flag(config.security.privileged),
+            "io.podman.annotations.publish-all": "FALSE",
+        ]
+        annotations.merge(config.annotations) { _, mine in mine }
+        return annotations
     }
 
     /// podman's defaults, everything when privileged, then drops and additions in that order.
@@ -414,6 +432,9 @@ enum OCISpecBuilder {
             resolv = lines.joined(separator: "\n") + "\n"
         }
         if !names.noHosts { try FileSystem.writeAtomically(runDir + "/hosts", Array(hosts.utf8)) }
+        try FileSystem.writeAtomically(
+            runDir + "/.containerenv",
+            Array("engine=\"podlink\"\nname=\"\(config.name)\"\nid=\"\(config.id)\"\nimage=\"\(config.imageName)\"\nimageid=\"\(config.imageID)\"\n".utf8))
         try FileSystem.writeAtomically(runDir + "/resolv.conf", Array(resolv.utf8))
         try FileSystem.writeAtomically(runDir + "/hostname", Array((hostname + "\n").utf8))
     }

@@ -1,0 +1,141 @@
+"""Drives a Podlink daemon through python-podman 1.6, podman 1.x's own client library.
+
+Usage: python3 python_podman_check.py ADDRESS IMAGE TARBALL
+Prints one "ok STEP" line per step that worked and exits 0; on the first failure it
+prints "failed STEP: ..." with the traceback and exits 1. Every call below is one the
+library makes as written for podman 1.9 (podman's Go service read fields it leaves
+out as zero values; Podlink must too).
+"""
+import collections
+import collections.abc
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+
+# python-podman 1.6 predates Python 3.10, which moved MutableMapping.
+collections.MutableMapping = collections.abc.MutableMapping
+import podman  # noqa: E402
+
+ADDRESS, IMAGE, TARBALL = sys.argv[1:4]
+current = "connect"
+
+
+def step(name):
+    global current
+    current = name
+
+
+def ok():
+    print("ok", current, flush=True)
+
+
+def expect(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+try:
+    client = podman.Client(uri=ADDRESS)
+    ok()
+
+    step("system")
+    expect(client.system.ping() is True, "ping")
+    versions = client.system.versions
+    expect(versions.version and versions.remote_api_version == 1, f"versions {versions}")
+    info = client.system.info()
+    expect(info.host["os"] == "linux" and info.store["graph_driver_name"], f"info {info}")
+    ok()
+
+    step("images")
+    listed = client.images.list()
+    expect(any(IMAGE in image["repoTags"] for image in listed), f"list {[i['repoTags'] for i in listed]}")
+    image = client.images.get(IMAGE)
+    inspected = image.inspect()
+    expect(inspected.config["env"], f"inspect config {inspected.config}")
+    expect(inspected.repotags == [IMAGE], f"repotags {inspected.repotags}")
+    expect(hasattr(inspected, "labels"), "labels")
+    ok()
+
+    step("create with the library's defaults")
+    # An image as registries ship them: a Cmd, an environment, labels. The library builds
+    # the whole Create from its inspect data: args from RepoTags and Cmd, env as bare
+    # names, and always podman's default network, bridge.
+    with client._client() as raw:
+        shipped_id = raw.ImportImage(TARBALL, "localhost/pp-shipped:latest", "", [
+            "CMD /bin/sh -c 'echo shipped $GREETING'", "ENV GREETING=from-image", "LABEL vendor=podlink"], False)["image"]
+    shipped = client.images.get(shipped_id)
+    expect(shipped.inspect().labels == {"vendor": "podlink"}, f"labels {shipped.inspect().labels}")
+    try:
+        defaulted = shipped.create()
+        expect(os.environ.get("BRIDGE_BUILT") == "1", "network bridge was accepted before networking exists")
+    except podman.ErrorOccurred as error:
+        expect("network" in error.reason and "bridge" in error.reason, f"reason {error.reason}")
+        defaulted = shipped.create(network="none")
+    defaulted.start()
+    expect(defaulted.wait() == 0, "the image's Cmd ran")
+    expect(list(defaulted.logs()) == ["shipped from-image"], f"bare env names take the image's values: {list(defaulted.logs())}")
+    defaulted.remove()
+    ok()
+
+    step("containers")
+    container = image.create(
+        name="pp-c1", args=[IMAGE, "/bin/sh", "-c", "echo started; trap 'exit 0' TERM; while true; do sleep 0.1; done"], command=[],
+        network="none", env=["GREETING=hi", "PATH"], label=["suite=python"])
+    expect(container.status == "configured", f"status {container.status}")
+    container.start()
+    expect(container.status == "running", f"after start {container.status}")
+    processes = list(container.processes())
+    expect(processes and processes[0].split("\t")[1] == "PID", f"processes {processes}")
+    expect(any("sleep" in line or "sh" in line for line in processes[1:]), f"processes {processes}")
+    changes = container.changes()
+    expect(set(changes) >= {"changed", "added", "deleted"}, f"changes {changes}")
+    stats = container.stats()
+    expect(stats.mem_usage > 0 and stats.pids >= 1, f"stats {stats}")
+    container.pause()
+    expect(container.status == "paused", f"after pause {container.status}")
+    container.unpause()
+    expect(container.status == "running", f"after unpause {container.status}")
+    container.restart(timeout=5)
+    expect(container.status == "running", f"after restart {container.status}")
+    logs = list(container.logs())
+    expect(any("started" in line for line in logs), f"logs {logs}")
+    details = container.inspect()
+    expect(details.config["labels"] == {"suite": "python"}, f"labels {details.config}")
+    expect("GREETING=hi" in details.config["env"], f"env {details.config['env']}")
+    container.stop(timeout=5)
+    expect(container.wait() == 0, "wait after stop")
+    container.start()
+    container.kill(signal.SIGKILL, wait=10)
+    expect(container.status == "exited", f"after kill {container.status}")
+    expect(container.wait() == 137, "killed: 137")
+    expect(client.containers.get("pp-c1").names == "pp-c1", "get by name")
+    expect("pp-c1" in [c.names for c in client.containers.list()], "list")
+    container.remove()
+    expect("pp-c1" not in [c.names for c in client.containers.list()], "removed")
+    ok()
+
+    step("images: tag, import with delete, remove, delete unused")
+    image.tag("localhost/pp-tagged:v1")
+    expect("localhost/pp-tagged:v1" in client.images.get(IMAGE)["repoTags"], "tagged")
+    copy = os.path.join(tempfile.mkdtemp(), "rootfs.tar")
+    shutil.copy(TARBALL, copy)
+    # The library's import_image cannot set delete; its raw handle can.
+    with client._client() as raw:
+        imported = raw.ImportImage(copy, "localhost/pp-imported:latest", "from python", [], True)["image"]
+    expect(not os.path.exists(copy), "delete removed the tarball")
+    extra = client.images.get(imported)
+    expect(extra.inspect().comment == "from python", "message kept")
+    extra.remove(force=True)
+    keeper = image.create(name="pp-keeper", args=[IMAGE, "/bin/true"], command=[], network="none")
+    deleted = client.images.delete_unused()
+    expect(image.id not in deleted, f"the image a container uses stays: {deleted}")
+    keeper.remove()
+    ok()
+except Exception:
+    print(f"failed {current}:", flush=True)
+    traceback.print_exc()
+    sys.exit(1)

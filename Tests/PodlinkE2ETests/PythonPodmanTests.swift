@@ -1,0 +1,23 @@
+import Foundation
+import PodlinkTestSupport
+import Testing
+
+/// python-podman 1.6, the library written for podman 1.x's io.podman, driving podlinkd
+/// through its own API: the checks are in Peers/python_podman_check.py.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct PythonPodmanTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "Peers/python_podman_check.py").path
+
+    @Test func pythonPodmanDrivesContainersImagesAndTheSystem() async throws {
+        guard Environment.require(Environment.pythonPodman, "python-podman 1.6 (pip install podman==1.6.0)") else { return }
+        try await Daemon.with { daemon, _ in
+            let output = try await Tool.run(["python3", Self.script, daemon.address, "localhost/busybox:latest", daemon.tarball])
+            #expect(output.status == 0, "\(output)")
+            let steps = output.stdout.split(separator: "\n").filter { $0.hasPrefix("ok ") }.map { String($0.dropFirst(3)) }
+            #expect(steps == [
+                "connect", "system", "images", "create with the library's defaults", "containers",
+                "images: tag, import with delete, remove, delete unused",
+            ], "\(output)")
+        }
+    }
+}
