@@ -216,6 +216,8 @@ let package = Package(
             exclude: ["Peers"],
             swiftSettings: strict
         ),
+        // The io.podman mapping in process: Create's fields, podman's formats. No root.
+        .testTarget(name: "PodlinkServerTests", dependencies: ["PodlinkServer", "Libpod", "PodlinkInterfaces"], swiftSettings: strict),
         .testTarget(
             name: "VarlinkNIOTests",
             dependencies: [

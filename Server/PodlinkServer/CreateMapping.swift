@@ -446,9 +446,12 @@ enum CreateMapping {
     /// or a shell command; "none" turns the image's off.
     private static func healthcheck(_ create: IoPodman.Create) throws(CreateError) -> HealthcheckConfig? {
         guard let text = create.healthcheckCommand, !text.isEmpty, text.lowercased() != "none" else {
-            let tuned = [create.healthcheckInterval, create.healthcheckTimeout, create.healthcheckStartPeriod].contains { !($0 ?? "").isEmpty }
-                || create.healthcheckRetries != nil
-            if tuned { throw CreateError(field: "healthcheckCommand", message: "is needed for the other healthcheck settings") }
+            let tuned = [
+                ("healthcheckInterval", create.healthcheckInterval), ("healthcheckTimeout", create.healthcheckTimeout),
+                ("healthcheckStartPeriod", create.healthcheckStartPeriod),
+                ("healthcheckRetries", create.healthcheckRetries.map(String.init)),
+            ].first { !($0.1 ?? "").isEmpty }
+            if let (field, _) = tuned { throw CreateError(field: field, message: "needs healthcheckCommand, the check to run") }
             return nil
         }
         var test: [String]

@@ -3,11 +3,11 @@ import Libpod
 
 // The JSON documents io.podman returns as strings (InspectContainer, ContainerInspectData,
 // ContainerConfig, ContainerStateData, InspectImage), in podman 1.9's keys and types, so
-// that what podman-remote and python-podman decode them into reads ours. Keys are in
-// podman's order; times are RFC 3339 with nanoseconds, the zero time Go's.
+// that what podman-remote and python-podman decode them into reads ours. Times are RFC
+// 3339 with nanoseconds, the zero time Go's; a key Go wrote as null is written as null.
 
 enum PodmanJSON {
-    /// Compact, in declaration order, slashes as they are.
+    /// Compact, slashes as they are.
     static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
