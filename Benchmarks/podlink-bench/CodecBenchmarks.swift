@@ -38,6 +38,28 @@ enum CodecBenchmarks {
         }
         harness.ratio(decodeGenerated, over: decodeFoundation, goal: 2)
 
+        // The decoding modes on the same parameters: strict (a server's default), and
+        // goCompatible (io.podman's: absent fields zero, unknown ones ignored).
+        var parametersWriter = JSONWriter()
+        try reply.encode(to: &parametersWriter)
+        let parameters = parametersWriter.bytes
+        let strict = try harness.measure("decode the 20 containers as parameters, strict") {
+            let decoded = try JSONDocument(parsing: parameters).decode(IoPodman.Methods.ListContainers.Reply.self, mode: .strict)
+            precondition(decoded.containers.count == 20)
+        }
+        let goCompatible = try harness.measure("decode the 20 containers as parameters, goCompatible") {
+            let decoded = try JSONDocument(parsing: parameters).decode(IoPodman.Methods.ListContainers.Reply.self, mode: .goCompatible)
+            precondition(decoded.containers.count == 20)
+        }
+        let cost = goCompatible.median / strict.median
+        print(String(format: "  ratio: goCompatible decoding takes %.3fx strict (goal: at most 1.05x: %@)", cost, cost <= 1.05 ? "met" : "NOT met"))
+        // What zero-filling costs where it happens: python-podman's WaitContainer{name}.
+        let sparse = Array(#"{"name":"0123456789ab"}"#.utf8)
+        harness.measure("decode WaitContainer{name} (interval absent), goCompatible") {
+            let decoded = try? JSONDocument(parsing: sparse).decode(IoPodman.Methods.WaitContainer.Parameters.self, mode: .goCompatible)
+            precondition(decoded?.interval == 0)
+        }
+
         let foundationValue = viaFoundation
         let encodeGenerated = try harness.measure("encode, generated code + JSONWriter") {
             var writer = JSONWriter(capacity: 8192)

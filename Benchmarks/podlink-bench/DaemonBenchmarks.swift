@@ -121,6 +121,22 @@ enum DaemonBenchmarks {
             precondition(all.count == 1_000)
         }
         harness.goal(list, under: 20_000_000, "ListContainers with 1,000 containers")
+        // podman-remote's ps -a: Ps with podman's options, formatted by the service.
+        var everything = PodmanClient.ListOptions()
+        everything.all = true
+        let ps = try await harness.measureAsync("Ps (ps -a) with 1,000 containers") {
+            let rows = try await client.list(everything)
+            precondition(rows.count == 1_000)
+        }
+        harness.goal(ps, under: 20_000_000, "Ps with 1,000 containers")
+        // podman-remote's inspect: four calls on its one connection.
+        let inspected = try await harness.measureAsync("podman-remote's inspect (GetContainersByContext, ContainerStateData, ContainerConfig, ContainerInspectData)") {
+            let id = try await client.api.getContainersByContext(all: false, latest: false, args: ["list-500"]).containers[0]
+            _ = try await client.api.containerStateData(name: id)
+            _ = try await client.api.containerConfig(name: id)
+            _ = try await client.api.containerInspectData(name: id, size: false)
+        }
+        harness.goal(inspected, under: 2_000_000, "podman-remote's inspect sequence")
         // The same call read as raw bytes: what the server takes, without the client's decoding.
         let raw = try RPCBenchmarks.connect(socket)
         defer { close(raw) }

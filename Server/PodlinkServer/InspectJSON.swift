@@ -1,5 +1,6 @@
 import Foundation
 import Libpod
+import Varlink
 
 // The JSON documents io.podman returns as strings (InspectContainer, ContainerInspectData,
 // ContainerConfig, ContainerStateData, InspectImage), in podman 1.9's keys and types, so
@@ -9,10 +10,24 @@ import Libpod
 enum PodmanJSON {
     /// Compact, slashes as they are.
     static func encode(_ value: some Encodable) -> String {
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
+    /// `value`'s object with `key` holding `json`, a document already encoded (the OCI
+    /// spec, read from disk): put in as it is rather than parsed and written again.
+    static func encode(_ value: some Encodable, embedding key: String, _ json: [UInt8]) -> String {
+        var object = bytes(value)
+        guard object.first == UInt8(ascii: "{"), !json.isEmpty else { return String(decoding: object, as: UTF8.self) }
+        let member = Array("\"\(key)\":".utf8) + json + (object.count > 2 ? [UInt8(ascii: ",")] : [])
+        object.insert(contentsOf: member, at: 1)
+        return String(decoding: object, as: UTF8.self)
+    }
+
+    private static func bytes(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         // Every value here is plain data: encoding cannot fail.
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? encoder.encode(value)).map { Array($0) } ?? Array("{}".utf8)
     }
 
     /// Go's zero time.Time, which podman writes for "never".
@@ -38,82 +53,25 @@ struct Nullable<Value: Encodable>: Encodable {
     }
 }
 
-/// Any JSON value, for documents that embed another as is (the OCI spec in ContainerConfig).
-enum AnyJSON: Codable, Sendable {
-    case null, bool(Bool), number(Double), integer(Int64), string(String), array([AnyJSON]), object([(String, AnyJSON)])
+/// A key named at run time, for maps encoded in order.
+struct DynamicKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ text: String) { stringValue = text }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
 
-    init(bytes: [UInt8]) {
-        self = (try? JSONDecoder().decode(AnyJSON.self, from: Data(bytes))) ?? .null
-    }
-
-    init(from decoder: any Decoder) throws {
-        if var array = try? decoder.unkeyedContainer() {
-            var elements: [AnyJSON] = []
-            while !array.isAtEnd { elements.append(try array.decode(AnyJSON.self)) }
-            self = .array(elements)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: Key.self) {
-            self = .object(try object.allKeys.map { ($0.stringValue, try object.decode(AnyJSON.self, forKey: $0)) }.sorted { $0.0 < $1.0 })
-            return
-        }
-        let value = try decoder.singleValueContainer()
-        if value.decodeNil() {
-            self = .null
-        } else if let flag = try? value.decode(Bool.self) {
-            self = .bool(flag)
-        } else if let integer = try? value.decode(Int64.self) {
-            self = .integer(integer)
-        } else if let number = try? value.decode(Double.self) {
-            self = .number(number)
-        } else {
-            self = .string(try value.decode(String.self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .null:
-            var value = encoder.singleValueContainer()
-            try value.encodeNil()
-        case .bool(let flag):
-            var value = encoder.singleValueContainer()
-            try value.encode(flag)
-        case .integer(let integer):
-            var value = encoder.singleValueContainer()
-            try value.encode(integer)
-        case .number(let number):
-            var value = encoder.singleValueContainer()
-            try value.encode(number)
-        case .string(let text):
-            var value = encoder.singleValueContainer()
-            try value.encode(text)
-        case .array(let elements):
-            var array = encoder.unkeyedContainer()
-            for element in elements { try array.encode(element) }
-        case .object(let members):
-            var object = encoder.container(keyedBy: Key.self)
-            for (key, member) in members { try object.encode(member, forKey: Key(key)) }
-        }
-    }
-
+extension JSONValue {
     /// A member of the object, if it is one.
-    subscript(_ key: String) -> AnyJSON? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.0 == key }?.1
+    subscript(_ key: String) -> JSONValue? {
+        if case .object(let members) = self { return members[key] }
+        return nil
     }
 
     var strings: [String] {
         guard case .array(let elements) = self else { return [] }
         return elements.compactMap { if case .string(let text) = $0 { text } else { nil } }
-    }
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ text: String) { stringValue = text }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }
 
@@ -366,7 +324,7 @@ struct ContainerInspectJSON: Encodable {
         let container = inspection.container
         let config = container.config
         let state = container.state
-        let spec = AnyJSON(bytes: inspection.spec)
+        let spec = (try? JSONValue(parsing: inspection.spec)) ?? .null
         let process = spec["process"]
         let arguments = process?["args"]?.strings ?? config.command
         let capabilities = process?["capabilities"]
@@ -514,7 +472,7 @@ struct ContainerConfigJSON: Encodable {
         var Retries: Int
     }
 
-    var spec: AnyJSON
+    // The spec is embedded as it was written (PodmanJSON.encode(_:embedding:_:)).
     var id: String
     var name: String
     var namespace: String?
@@ -563,7 +521,6 @@ struct ContainerConfigJSON: Encodable {
 
     init(_ inspection: ContainerInspection) {
         let config = inspection.container.config
-        spec = AnyJSON(bytes: inspection.spec)
         id = config.id
         name = config.name
         namespace = config.namespace.isEmpty ? nil : config.namespace

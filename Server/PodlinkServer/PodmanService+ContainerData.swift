@@ -7,11 +7,14 @@ import Varlink
 /// data and its OCI spec, each as JSON in podman 1.9's shape.
 extension PodmanService {
     public func containerConfig(_ parameters: IoPodman.Methods.ContainerConfig.Parameters, call: VarlinkCall<IoPodman.Methods.ContainerConfig.Reply>) async throws -> IoPodman.Methods.ContainerConfig.Reply {
-        try await mapping { .init(config: PodmanJSON.encode(ContainerConfigJSON(try await runtime.inspectContainer(parameters.name)))) }
+        try await mapping {
+            let inspection = try await runtime.inspectContainer(parameters.name)
+            return .init(config: PodmanJSON.encode(ContainerConfigJSON(inspection), embedding: "spec", inspection.spec))
+        }
     }
 
     public func containerStateData(_ parameters: IoPodman.Methods.ContainerStateData.Parameters, call: VarlinkCall<IoPodman.Methods.ContainerStateData.Reply>) async throws -> IoPodman.Methods.ContainerStateData.Reply {
-        try await mapping { .init(config: PodmanJSON.encode(ContainerStateJSON(try await runtime.inspectContainer(parameters.name)))) }
+        try await mapping { .init(config: PodmanJSON.encode(ContainerStateJSON(try await runtime.inspectContainer(parameters.name, spec: false)))) }
     }
 
     public func containerInspectData(_ parameters: IoPodman.Methods.ContainerInspectData.Parameters, call: VarlinkCall<IoPodman.Methods.ContainerInspectData.Reply>) async throws -> IoPodman.Methods.ContainerInspectData.Reply {
@@ -34,7 +37,7 @@ extension PodmanService {
             throw invalid("artifact name \"\(name)\" must be a file name, without '/'")
         }
         return try await mapping {
-            let inspection = try await runtime.inspectContainer(parameters.name)
+            let inspection = try await runtime.inspectContainer(parameters.name, spec: false)
             let path = inspection.bundlePath + "/artifacts/" + name
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw invalid("container \(inspection.container.id.prefix(12)) has no artifact \"\(name)\"")

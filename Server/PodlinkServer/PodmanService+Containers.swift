@@ -107,7 +107,7 @@ extension PodmanService {
     }
 
     public func getContainer(_ parameters: IoPodman.Methods.GetContainer.Parameters, call: VarlinkCall<IoPodman.Methods.GetContainer.Reply>) async throws -> IoPodman.Methods.GetContainer.Reply {
-        try await mapping { .init(container: Conversions.container(try await runtime.inspectContainer(parameters.id).container)) }
+        try await mapping { .init(container: Conversions.container(try await runtime.inspectContainer(parameters.id, spec: false).container)) }
     }
 
     public func getContainersByStatus(_ parameters: IoPodman.Methods.GetContainersByStatus.Parameters, call: VarlinkCall<IoPodman.Methods.GetContainersByStatus.Reply>) async throws -> IoPodman.Methods.GetContainersByStatus.Reply {

@@ -235,8 +235,8 @@ struct SortedMap<Value: Encodable>: Encodable {
     }
 
     func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: AnyJSON.Key.self)
-        for (key, value) in entries { try container.encode(value, forKey: AnyJSON.Key(key)) }
+        var container = encoder.container(keyedBy: DynamicKey.self)
+        for (key, value) in entries { try container.encode(value, forKey: DynamicKey(key)) }
     }
 }
 

@@ -127,16 +127,14 @@ extension Runtime {
     public func listContainers(filters: [ContainerFilter] = []) async throws(LibpodError) -> [Container] {
         try checkValid()
         var all: [Container] = []
-        for var container in try await state.containers() {
+        for container in try await state.containers() {
             if [.running, .paused, .stopping, .created].contains(container.state.status),
                 FileSystem.exists(exitWatcher.exitFile(container.id))
             {
-                container = (try? await updateContainer(container.id) { (fresh: inout Container) async throws(LibpodError) -> Container in
-                    try await sync(&fresh)
-                    return fresh
-                }) ?? container
+                all.append((try? await syncedContainer(container.id)) ?? container)
+            } else {
+                all.append(container)
             }
-            all.append(container)
         }
         guard !filters.isEmpty else { return all }
         var imageIDs: [String: String?] = [:]
@@ -182,13 +180,11 @@ extension Runtime {
         }
     }
 
-    /// podman inspect.
-    public func inspectContainer(_ idOrName: String) async throws(LibpodError) -> ContainerInspection {
-        let id = try await state.lookupID(idOrName)
-        let container = try await updateContainer(id) { (container: inout Container) async throws(LibpodError) -> Container in
-            try await sync(&container)
-            return container
-        }
+    /// podman inspect. With `spec`, the OCI spec comes too (it is read from disk, and
+    /// most callers do not need it).
+    public func inspectContainer(_ idOrName: String, spec includingSpec: Bool = true) async throws(LibpodError) -> ContainerInspection {
+        let container = try await syncedContainer(try await state.lookupID(idOrName))
+        let id = container.id
         let overlay = config.storageDriver == .overlay
         let lowers = overlay ? ((try? images.layerDirectories(of: images.image(container.config.imageID))) ?? []) : []
         return ContainerInspection(
@@ -197,8 +193,21 @@ extension Runtime {
             ociRuntimeName: ociCommand(for: container).name, conmonPidFile: runDirectory(id) + "/conmon.pid",
             exitFile: exitWatcher.exitFile(id), lowerDirectories: lowers,
             upperDirectory: overlay ? storage.upperDirectory(id) : "", workDirectory: overlay ? storage.directory(id) + "/work" : "",
-            mounted: storage.users(id) > 0, spec: try await spec(of: container),
+            mounted: storage.users(id) > 0, spec: includingSpec ? try await spec(of: container) : [],
             health: container.config.healthcheck == nil ? nil : health(of: id))
+    }
+
+    /// The container as it is now: brought up to date with conmon first when conmon has
+    /// recorded an exit. Without one there is nothing to learn, so no lock is taken.
+    func syncedContainer(_ id: String) async throws(LibpodError) -> Container {
+        let container = try await state.container(id: id)
+        guard [.running, .paused, .stopping, .created].contains(container.state.status),
+            FileSystem.exists(exitWatcher.exitFile(id))
+        else { return container }
+        return try await updateContainer(id) { (fresh: inout Container) async throws(LibpodError) -> Container in
+            try await sync(&fresh)
+            return fresh
+        }
     }
 
     /// podman's Spec: the OCI spec of the container as JSON: the one it was started with,
