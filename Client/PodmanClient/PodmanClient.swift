@@ -61,6 +61,9 @@ public struct PodmanClient: Sendable {
         public var readOnly = false
         public var removeWhenDone = false
         public var tty = false
+        /// Any other of podman's create flags, on io.podman's Create as podman-remote sends
+        /// them (`create.restart = "always"`, `create.capAdd = ["NET_ADMIN"]`, ...).
+        public var customize: @Sendable (inout IoPodman.Create) -> Void = { _ in }
 
         public init() {}
     }
@@ -81,6 +84,7 @@ public struct PodmanClient: Sendable {
         create.readonly = options.readOnly ? true : nil
         create.rm = options.removeWhenDone ? true : nil
         create.tty = options.tty ? true : nil
+        options.customize(&create)
         return try await api.createContainer(create: create).container
     }
 

@@ -61,6 +61,33 @@ struct ContainerCreateArguments: ParsableArguments {
     @Flag(help: "Read-only root file system.") var readOnly = false
     @Flag(help: "Remove the container when it exits.") var rm = false
     @Flag(name: .shortAndLong, help: "Allocate a terminal.") var tty = false
+    @Option(help: "Restart policy: no, on-failure[:N], always, unless-stopped.") var restart: String?
+    @Option(help: "CPUs the container may use, e.g. 1.5.") var cpus: Double?
+    @Option(help: "Most processes the container may have.") var pidsLimit: Int?
+    @Option(help: "Capability to add, e.g. NET_ADMIN (repeatable).") var capAdd: [String] = []
+    @Option(help: "Capability to drop (repeatable).") var capDrop: [String] = []
+    @Flag(help: "Every capability and device of the host.") var privileged = false
+    @Flag(help: "Run an init (catatonit or tini) as the container's first process.") var `init` = false
+    @Option(help: "Override the image's entrypoint.") var entrypoint: String?
+    @Option(help: "KEY=VALUE file of environment variables on the daemon's machine (repeatable).") var envFile: [String] = []
+    @Option(help: "DNS server (repeatable).") var dns: [String] = []
+    @Option(help: "host:ip line for /etc/hosts (repeatable).") var addHost: [String] = []
+    @Option(help: "tmpfs mount /path[:options] (repeatable).") var tmpfs: [String] = []
+    @Option(help: "Resource limit name=soft[:hard], e.g. nofile=1024 (repeatable).") var ulimit: [String] = []
+    @Option(help: "Namespaced sysctl key=value (repeatable).") var sysctl: [String] = []
+    @Option(help: "Host device /dev/x[:/dev/y][:rwm] (repeatable).") var device: [String] = []
+    @Option(help: "Mount type=bind|tmpfs,... (repeatable).") var mount: [String] = []
+    @Option(help: "Size of /dev/shm, e.g. 128m.") var shmSize: String?
+    @Option(help: "Signal to stop the container with.") var stopSignal: String?
+    @Option(help: "Seconds to wait after the stop signal before SIGKILL.") var stopTimeout: Int?
+    @Option(help: "Healthcheck command (a shell command or a JSON array).") var healthCmd: String?
+    @Option(help: "Time between healthchecks, e.g. 30s.") var healthInterval: String?
+    @Option(help: "Failures in a row before unhealthy.") var healthRetries: Int?
+    @Option(help: "k8s-file or none.") var logDriver: String?
+    @Option(help: "ipc namespace: host, private, container:NAME, ns:PATH.") var ipc: String?
+    @Option(help: "pid namespace: host, private, container:NAME, ns:PATH.") var pid: String?
+    @Option(help: "OCI annotation key=value (repeatable).") var annotation: [String] = []
+    @Flag(name: .shortAndLong, help: "Keep stdin open.") var interactive = false
     @Argument(help: "The image.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
 
@@ -84,6 +111,37 @@ struct ContainerCreateArguments: ParsableArguments {
         options.readOnly = readOnly
         options.removeWhenDone = rm
         options.tty = tty
+        let flags = self
+        options.customize = { create in
+            func list(_ values: [String]) -> [String]? { values.isEmpty ? nil : values }
+            create.restart = flags.restart
+            create.cpus = flags.cpus
+            create.pidsLimit = flags.pidsLimit
+            create.capAdd = list(flags.capAdd)
+            create.capDrop = list(flags.capDrop)
+            create.privileged = flags.privileged ? true : nil
+            create.`init` = flags.`init` ? true : nil
+            create.entrypoint = flags.entrypoint
+            create.envFile = list(flags.envFile.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 })
+            create.dns = list(flags.dns)
+            create.addHost = list(flags.addHost)
+            create.tmpfs = list(flags.tmpfs)
+            create.ulimit = list(flags.ulimit)
+            create.sysctl = list(flags.sysctl)
+            create.device = list(flags.device)
+            create.mount = list(flags.mount)
+            create.shmSize = flags.shmSize
+            create.stopSignal = flags.stopSignal
+            create.stopTimeout = flags.stopTimeout
+            create.healthcheckCommand = flags.healthCmd
+            create.healthcheckInterval = flags.healthInterval
+            create.healthcheckRetries = flags.healthRetries
+            create.logDriver = flags.logDriver
+            create.ipc = flags.ipc
+            create.pid = flags.pid
+            create.annotation = list(flags.annotation)
+            create.interactive = flags.interactive ? true : nil
+        }
         return options
     }
 }
