@@ -40,6 +40,14 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut(String)
     /// The caller went away (its task was cancelled) before the operation finished.
     case cancelled(String)
+    /// A CNI plugin refused to connect (or disconnect) a container: its own message.
+    case network(network: String, plugin: String, command: String, message: String)
+    /// A host port a container publishes is taken by another process or container.
+    case portInUse(hostIP: String, port: UInt16, protocol: String)
+    /// No CNI network of that name in cni_config_dir: the directory and the names there are.
+    case networkNotFound(name: String, directory: String, known: [String])
+    /// Containers use the network that was to be removed.
+    case networkInUse(name: String, containers: [String])
     /// A feature or option that is not built yet (or not possible on this machine): what,
     /// and what would bring it.
     case unsupported(feature: String, advice: String)
@@ -86,6 +94,14 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut(let message): return message
         case .cancelled(let operation): return "\(operation) was cancelled: the caller went away"
         case .unsupported(let feature, let advice): return "\(feature) is not supported: \(advice)"
+        case .network(let network, let plugin, let command, let message):
+            return "CNI plugin \(plugin) (\(command)) of network \(network) failed: \(message)"
+        case .portInUse(let hostIP, let port, let proto):
+            return "port \(hostIP.isEmpty ? "0.0.0.0" : hostIP):\(port)/\(proto) is already in use on the host; choose another host port (-p OTHER:\(port)) or stop what uses it"
+        case .networkNotFound(let name, let directory, let known):
+            return "no CNI network named \"\(name)\" in \(directory)\(known.isEmpty ? "" : " (there are: \(known.joined(separator: ", ")))"); create it with `podlink network create \(name)`"
+        case .networkInUse(let name, let containers):
+            return "network \(name) is used by \(containers.joined(separator: ", ")); remove them first, or force the removal"
         case .imageNotFound(let reference):
             return "no image with name or ID \"\(reference)\" found; `podlink images` lists the images"
         case .ambiguousImageID(let prefix, let matches):

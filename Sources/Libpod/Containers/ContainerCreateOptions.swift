@@ -33,6 +33,12 @@ public struct ContainerCreateOptions: Sendable, Equatable {
     public var security = SecuritySettings()
     public var namespaces = NamespaceSettings()
     public var network = NetworkMode.none
+    /// Published ports (`-p`); a host port of 0 is any free one, chosen at create.
+    public var portMappings: [PortMapping] = []
+    /// Publish every port the image exposes, each on a free host port (`-P`).
+    public var publishAll = false
+    public var staticIP: String?
+    public var staticMAC: String?
     public var nameResolution = NameResolution()
     /// `80`, `80/tcp`, `53/udp`, `8000-8010/tcp`: added to the image's.
     public var exposedPorts: [String] = []
@@ -119,6 +125,27 @@ public struct ContainerCreateOptions: Sendable, Equatable {
             guard healthcheck.interval >= 0, healthcheck.startPeriod >= 0 else {
                 throw fail("healthcheck-interval", "durations cannot be negative")
             }
+        }
+        if !network.usesCNI {
+            if !portMappings.isEmpty || publishAll { throw fail("publish", "ports are published on a bridge network only, not with network \(network)") }
+            if staticIP != nil || staticMAC != nil { throw fail("ip/mac-address", "addresses are given on a bridge network only, not with network \(network)") }
+        }
+        if case .bridge(let networks) = network, networks.count > 1, staticIP != nil || staticMAC != nil {
+            throw fail("ip/mac-address", "a static address needs a single network, not \(networks.joined(separator: ", "))")
+        }
+        if let ip = staticIP {
+            var v4 = in_addr()
+            guard inet_pton(AF_INET, ip, &v4) == 1 else { throw fail("ip", "\"\(ip)\" is not an IPv4 address") }
+        }
+        if let mac = staticMAC {
+            let parts = mac.split(separator: ":")
+            guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && UInt8($0, radix: 16) != nil }) else {
+                throw fail("mac-address", "\"\(mac)\" is not a MAC address such as 92:d0:c6:0a:29:33")
+            }
+        }
+        if case .container(let other) = network, other.isEmpty { throw fail("network", "container: needs a container name or ID") }
+        if case .path(let path) = network, !FileSystem.exists(path) {
+            throw fail("network", "\(path) does not exist; give the path of a network namespace (ns:/proc/PID/ns/net)")
         }
         if autoRemove && restartPolicy.name != .no {
             throw fail("restart", "a container removed on exit (--rm) cannot have a restart policy")

@@ -70,6 +70,7 @@ extension Runtime {
             let normalized = port.contains("/") ? port : port + "/tcp"
             if !exposedPorts.contains(normalized) { exposedPorts.append(normalized) }
         }
+        let portMappings = try publishedPorts(options, exposed: exposedPorts)
 
         let draft = ContainerConfig(
             id: ContainerNaming.newID(), name: options.name, namespace: config.namespace, imageID: image.id,
@@ -79,7 +80,8 @@ extension Runtime {
             user: options.user ?? imageConfig.user, hostname: options.hostname, labels: labels,
             annotations: options.annotations, tty: options.tty, openStdin: options.openStdin, detachKeys: options.detachKeys,
             readOnlyRootfs: options.readOnlyRootfs, readOnlyTmpfs: options.readOnlyTmpfs, resources: options.resources,
-            security: options.security, namespaces: try await resolved(options.namespaces), network: options.network,
+            security: options.security, namespaces: try await resolved(options.namespaces), network: try await resolved(options.network),
+            portMappings: portMappings, staticIP: options.staticIP, staticMAC: options.staticMAC,
             nameResolution: options.nameResolution, exposedPorts: exposedPorts.sorted(), mounts: mounts, tmpfs: options.tmpfs,
             devices: options.devices, ulimits: options.ulimits, sysctls: options.sysctls,
             shmSize: options.shmSize ?? ContainerConfig.defaultShmSize, initPath: options.initPath,
@@ -151,6 +153,36 @@ extension Runtime {
         }
     }
 
+    /// The ports to publish: those asked for (a host port of 0 gets a free one now) and,
+    /// with publishAll, every exposed port on a free host port. A host port asked for twice
+    /// is refused.
+    private func publishedPorts(_ options: ContainerCreateOptions, exposed: [String]) throws(LibpodError) -> [PortMapping] {
+        var mappings = options.portMappings
+        if options.publishAll {
+            for port in exposed {
+                let parts = port.split(separator: "/").map(String.init)
+                guard let number = UInt16(parts[0].split(separator: "-").first ?? ""),
+                    !mappings.contains(where: { $0.containerPort == number && $0.protocol == (parts.count > 1 ? parts[1] : "tcp") })
+                else { continue }
+                mappings.append(PortMapping(hostPort: 0, containerPort: number, protocol: parts.count > 1 ? parts[1] : "tcp"))
+            }
+        }
+        for index in mappings.indices where mappings[index].hostPort == 0 {
+            mappings[index].hostPort = try PortReservation.freePort(hostIP: mappings[index].hostIP, protocol: mappings[index].protocol)
+        }
+        var seen = Set<String>()
+        for mapping in mappings where !seen.insert("\(mapping.hostIP):\(mapping.hostPort)/\(mapping.protocol)").inserted {
+            throw .invalidArgument("invalid publish: host port \(mapping.hostPort)/\(mapping.protocol) is asked for twice")
+        }
+        return mappings
+    }
+
+    /// `container:NAME` resolved to the full ID.
+    private func resolved(_ network: NetworkMode) async throws(LibpodError) -> NetworkMode {
+        guard case .container(let name) = network else { return network }
+        return .container(try await containerID(name))
+    }
+
     /// Namespace modes with `container:NAME` resolved to the full ID (the mode is kept by ID).
     private func resolved(_ namespaces: NamespaceSettings) async throws(LibpodError) -> NamespaceSettings {
         var result = namespaces
@@ -196,6 +228,7 @@ extension Runtime {
     /// system is unmounted. Stopped -> exited, created -> configured.
     func cleanup(_ container: inout Container) async throws(LibpodError) {
         try await ociCommand(for: container).delete(container.id, force: true)
+        if container.config.network.usesCNI { beginDisconnecting(container.id) }
         if !container.state.mountPoint.isEmpty {
             try storage.unmount(container.id)
             container.state.mountPoint = ""
@@ -240,6 +273,17 @@ extension Runtime {
                 FileSystem.exists(mount.source) && !config.mounts.contains { $0.destination == mount.destination }
             },
             hooks: hooks.hooks(for: config))
+        switch config.network {
+        case .path(let path): environment.namespacePaths["network"] = path
+        case .container(let other) where resolvingUser:
+            let owner = try await state.container(id: other)
+            guard owner.state.status == .running, owner.state.pid > 0 else {
+                throw .invalidState(id: other, state: owner.state.status, operation: "share the network namespace of; start it first")
+            }
+            environment.namespacePaths["network"] =
+                owner.config.network.usesCNI ? networkNamespacePath(other) : "/proc/\(owner.state.pid)/ns/net"
+        default: break
+        }
         for (type, mode) in [("pid", config.namespaces.pid), ("ipc", config.namespaces.ipc), ("uts", config.namespaces.uts)] {
             switch mode {
             case .private, .host: continue
@@ -266,18 +310,34 @@ extension Runtime {
         }
         if container.state.status == .stopped { try await cleanup(&container) }
         let id = container.id
-        let image = try images.image(container.config.imageID)
-        let rootfs = try storage.mount(id, layers: try images.layerDirectories(of: image), volatile: container.config.autoRemove) {
-            layers, target throws(LibpodError) in
-            try images.copyLayers(layers, into: target)
+        let config = container.config
+        // Host ports held for the container: conmon keeps them once it runs.
+        var reservedPorts: [Int32] = []
+        defer { for descriptor in reservedPorts { close(descriptor) } }
+        // CNI's ADD (tens of milliseconds of plugins) runs while the root file system is
+        // mounted and the OCI runtime creates the container in the namespace made for it;
+        // the process starts only once it is connected.
+        var connecting: Task<ContainerNetworkStatus, any Error>?
+        if config.network.usesCNI {
+            await waitForTeardowns(before: config)
+            if self.config.enablePortReservation { reservedPorts = try PortReservation.reserve(config.portMappings) }
+            _ = try await makeNetworkNamespace(id)
+            connecting = Task { () async throws -> ContainerNetworkStatus in try await self.attachNetworks(config) }
         }
-        container.state.mountPoint = rootfs
+        var createdInRuntime = false
         do throws(LibpodError) {
+            let image = try images.image(config.imageID)
+            let rootfs = try storage.mount(id, layers: try images.layerDirectories(of: image), volatile: config.autoRemove) {
+                layers, target throws(LibpodError) in
+                try images.copyLayers(layers, into: target)
+            }
+            container.state.mountPoint = rootfs
             let runDir = runDirectory(id)
             try FileSystem.ensureDirectory(runDir, mode: 0o700)
-            try OCISpecBuilder.writeEtcFiles(config: container.config, runDir: runDir)
-            let spec = OCISpecBuilder.build(
-                config: container.config, environment: try await specEnvironment(container.config, rootfs: rootfs, runDir: runDir))
+            try OCISpecBuilder.writeEtcFiles(config: config, runDir: runDir)
+            var environment = try await specEnvironment(config, rootfs: rootfs, runDir: runDir)
+            if connecting != nil { environment.namespacePaths["network"] = networkNamespacePath(id) }
+            let spec = OCISpecBuilder.build(config: config, environment: environment)
             let encoded: Data
             do { encoded = try spec.encoded() } catch { throw LibpodError.encoding(what: "config.json", cause: "\(error)") }
             try FileSystem.writeAtomically(bundleDirectory(id) + "/config.json", encoded)
@@ -290,11 +350,16 @@ extension Runtime {
             }
             let launcher = ConmonLauncher(
                 conmonPath: conmon.path, runtime: ociCommand(for: container), exitsDir: paths.exitsDir,
-                socketDir: paths.socketDir, maxLogSize: config.maxLogSize, noPivotRoot: config.noPivotRoot,
-                environment: config.conmonEnvVars)
+                socketDir: paths.socketDir, maxLogSize: self.config.maxLogSize, noPivotRoot: self.config.noPivotRoot,
+                environment: self.config.conmonEnvVars)
             let started = try await launcher.create(
-                config: container.config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(container.config))
-            if let copy = container.config.conmonPidFile {
+                config: config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(config), heldDescriptors: reservedPorts)
+            createdInRuntime = true
+            if let connecting {
+                let network = try await Self.result(of: connecting)
+                try OCISpecBuilder.writeEtcFiles(config: config, runDir: runDir, network: network, update: true)
+            }
+            if let copy = config.conmonPidFile {
                 try FileSystem.writeAtomically(copy, Array("\(started.conmonPID)\n".utf8))
             }
             container.state.pid = started.pid
@@ -302,7 +367,16 @@ extension Runtime {
             container.state.exitCode = 0
             container.state.status = .created
         } catch {
-            // The state must say what is true: nothing runs, nothing is mounted.
+            // The state must say what is true: nothing runs, nothing is mounted or connected.
+            if createdInRuntime {
+                await bestEffort("deleting \(id.prefix(12)) from the OCI runtime after a failed start") { () async throws(LibpodError) in
+                    try await ociCommand(for: container).delete(id, force: true)
+                }
+            }
+            if let connecting {
+                _ = try? await connecting.value
+                await disconnectNetworks(id)
+            }
             bestEffort("unmounting the root file system of \(id.prefix(12)) after a failed start") { () throws(LibpodError) in
                 try storage.unmount(id)
             }
@@ -577,6 +651,9 @@ extension Runtime {
             let needsDelete = ![.exited, .configured].contains(container.state.status)
                 || FileSystem.exists("\(runtime.stateRoot)/\(id)")
             let exitCode = container.state.status == .exited ? container.state.exitCode : nil
+            // A daemon killed between connecting and saving the state leaves a connection
+            // the state does not know about.
+            if FileSystem.exists(networkStatusPath(id)), !networkTeardowns.isPending(id) { await disconnectNetworks(id) }
             container.state.status = .removing
             try await state.save(container.state, id: id)
             if needsDelete { try await runtime.delete(id, force: true) }

@@ -140,6 +140,8 @@ extension Runtime {
             }
         }
         _ = try await images.prune()
+        // Reset means gone: no address lease or firewall rule outlives the call.
+        await networkTeardowns.waitForAll()
         record(Event(type: .system, status: "reset"))
     }
 

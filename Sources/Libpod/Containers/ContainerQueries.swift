@@ -99,6 +99,8 @@ public struct ContainerInspection: Sendable, Equatable {
     public var spec: [UInt8]
     /// Its health, when it has a healthcheck.
     public var health: HealthState?
+    /// What CNI gave it, while it is connected to networks.
+    public var network: ContainerNetworkStatus?
 }
 
 /// One container's resource use: `podman stats`.
@@ -194,7 +196,8 @@ extension Runtime {
             exitFile: exitWatcher.exitFile(id), lowerDirectories: lowers,
             upperDirectory: overlay ? storage.upperDirectory(id) : "", workDirectory: overlay ? storage.directory(id) + "/work" : "",
             mounted: storage.users(id) > 0, spec: includingSpec ? try await spec(of: container) : [],
-            health: container.config.healthcheck == nil ? nil : health(of: id))
+            health: container.config.healthcheck == nil ? nil : health(of: id),
+            network: container.config.network.usesCNI ? networkStatus(id) : nil)
     }
 
     /// The container as it is now: brought up to date with conmon first when conmon has

@@ -22,7 +22,11 @@ struct ConmonLauncher: Sendable {
     }
 
     /// Creates the container in the runtime (state "created") and returns its PID.
-    func create(config: ContainerConfig, bundle: String, runDir: String, logPath: String) async throws(LibpodError) -> Started {
+    /// `heldDescriptors` are given to conmon to keep open for as long as the container
+    /// lives (reserved host ports); the OCI runtime closes them for the container itself.
+    func create(
+        config: ContainerConfig, bundle: String, runDir: String, logPath: String, heldDescriptors: [Int32] = []
+    ) async throws(LibpodError) -> Started {
         var fds: [Int32] = [0, 0]
         // A socket pair rather than a pipe: it is created close-on-exec atomically (Glibc's
         // module has no pipe2), so no child spawned meanwhile by another task inherits it.
@@ -53,7 +57,7 @@ struct ConmonLauncher: Sendable {
             // NOTIFY_SOCKET and LISTEN_* describe the daemon, not the container: conmon and
             // the runtime must not see them (crun would notify systemd on the container's behalf).
             pid = try ProcessSpawn.spawn(
-                arguments, descriptors: [(writeEnd, 3)],
+                arguments, descriptors: [(writeEnd, 3)] + heldDescriptors.enumerated().map { ($0.element, Int32(4 + $0.offset)) },
                 environment: environment + ["_OCI_SYNCPIPE=3"],
                 scrubbing: ["LISTEN_", "NOTIFY_SOCKET"])
         } catch {

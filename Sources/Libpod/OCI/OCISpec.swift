@@ -254,7 +254,11 @@ enum OCISpecBuilder {
             case .container, .path: namespaces.append(.init(type: type, path: environment.namespacePaths[type]))
             }
         }
-        if config.network == .none { namespaces.append(.init(type: "network")) }
+        switch config.network {
+        case .host: break
+        case .none: namespaces.append(.init(type: "network"))
+        case .bridge, .container, .path: namespaces.append(.init(type: "network", path: environment.namespacePaths["network"]))
+        }
 
         let capabilities = Self.capabilities(security)
         let (devices, deviceRules) = Self.devices(config.devices, privileged: privileged)
@@ -406,15 +410,46 @@ enum OCISpecBuilder {
         return UInt64(limit.rlim_max)
     }
 
-    /// The files bind-mounted over /etc/hosts, /etc/resolv.conf and /etc/hostname.
-    static func writeEtcFiles(config: ContainerConfig, runDir: String) throws(LibpodError) {
+    /// The files bind-mounted over /etc/hosts, /etc/resolv.conf and /etc/hostname: the
+    /// host's entries and name servers (loopback ones dropped: they mean nothing in the
+    /// container's namespace), the container's own name on its address, and what the
+    /// container asked for; and /run/.containerenv. `update` rewrites hosts and resolv.conf in place once
+    /// the network is connected (the OCI runtime has bind-mounted them by then).
+    static func writeEtcFiles(config: ContainerConfig, runDir: String, network: ContainerNetworkStatus? = nil, update: Bool = false)
+        throws(LibpodError)
+    {
         let hostname = config.hostname.isEmpty ? String(config.id.prefix(12)) : config.hostname
         let names = config.nameResolution
-        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname) \(config.name)\n"
-        var resolv = ""
-        if config.network == .host {
-            hosts = (try FileSystem.readString("/etc/hosts")) ?? hosts
-            resolv = (try FileSystem.readString("/etc/resolv.conf")) ?? ""
+        let hostHosts = (try FileSystem.readString("/etc/hosts")) ?? ""
+        let hostResolv = (try FileSystem.readString("/etc/resolv.conf")) ?? ""
+        var hosts: String
+        var resolv: String
+        switch config.network {
+        case .host:
+            hosts = hostHosts
+            resolv = hostResolv
+        case .none:
+            hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname) \(config.name)\n"
+            resolv = ""
+        default:
+            hosts = hostHosts.isEmpty ? "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" : hostHosts
+            if !hosts.hasSuffix("\n") { hosts += "\n" }
+            let address = network?.connections.first?.address.map { String($0.prefix { $0 != "/" }) }
+            hosts += "\(address ?? "127.0.1.1")\t\(hostname) \(config.name)\n"
+            let servers = (network?.connections.flatMap(\.nameServers) ?? []) + hostResolv.split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count >= 2, fields[0] == "nameserver" else { return nil }
+                let server = String(fields[1])
+                return server.hasPrefix("127.") || server == "::1" ? nil : server
+            }
+            let searches = (network?.connections.flatMap(\.searchDomains) ?? [])
+                + hostResolv.split(separator: "\n").filter { $0.hasPrefix("search ") }.flatMap { $0.split(separator: " ").dropFirst().map(String.init) }
+            var lines: [String] = []
+            if !searches.isEmpty { lines.append("search " + searches.joined(separator: " ")) }
+            // podman's fallback when the host has only loopback resolvers.
+            lines += (servers.isEmpty ? ["8.8.8.8", "8.8.4.4"] : servers).map { "nameserver " + $0 }
+            lines += hostResolv.split(separator: "\n").filter { $0.hasPrefix("options ") }.map(String.init)
+            resolv = lines.joined(separator: "\n") + "\n"
         }
         for entry in names.extraHosts {
             // host:ip (podman's --add-host); the address may itself contain colons (IPv6).
@@ -430,6 +465,11 @@ enum OCISpecBuilder {
             lines += names.dnsServers.map { "nameserver " + $0 }
             if !names.dnsOptions.isEmpty { lines.append("options " + names.dnsOptions.joined(separator: " ")) }
             resolv = lines.joined(separator: "\n") + "\n"
+        }
+        if update {
+            if !names.noHosts { try FileSystem.overwrite(runDir + "/hosts", Array(hosts.utf8)) }
+            try FileSystem.overwrite(runDir + "/resolv.conf", Array(resolv.utf8))
+            return
         }
         if !names.noHosts { try FileSystem.writeAtomically(runDir + "/hosts", Array(hosts.utf8)) }
         try FileSystem.writeAtomically(

@@ -26,6 +26,7 @@ public final class Runtime: Sendable {
     /// hooks_dir's hooks and default_mounts_file's mounts, read once.
     let hooks: OCIHooks
     let defaultMounts: [BindMount]
+    let networkTeardowns = NetworkTeardowns()
     /// Where failures that must not fail the operation around them are reported (a
     /// cleanup step, an event that could not be recorded).
     public let logger: Logger
@@ -104,7 +105,12 @@ public final class Runtime: Sendable {
                 config: config, configFile: file, ociRuntime: ociRuntime, conmon: conmon, state: state, locks: locks,
                 events: events, paths: paths, didRefresh: refreshed, images: images, storage: storage,
                 exitWatcher: exitWatcher!, hooks: hooks, defaultMounts: defaultMounts, logger: logger)
-            if refreshed { try await runtime.removeAfterRefresh() }
+            if refreshed {
+                await runtime.releaseNetworksAfterRefresh()
+                try await runtime.removeAfterRefresh()
+            } else {
+                await runtime.releaseNetworksLeftBehind()
+            }
             return runtime
         } catch {
             exitWatcher?.stop()
@@ -146,6 +152,7 @@ public final class Runtime: Sendable {
         guard valid.load(ordering: .acquiring) else { throw .runtimeStopped }
         if force { await stopAllForShutdown() }
         guard valid.exchange(false, ordering: .acquiringAndReleasing) else { throw .runtimeStopped }
+        await networkTeardowns.waitForAll()
         exitWatcher.stop()
         await state.close()
     }
@@ -228,7 +235,12 @@ public final class Runtime: Sendable {
     func finishing<T: Sendable>(_ body: @escaping @Sendable () async throws(LibpodError) -> T) async throws(LibpodError) -> T {
         // An unstructured task: it does not inherit the caller's cancellation (nor its
         // executor preference, so it never runs on the caller's event loop).
-        let task = Task { () async throws -> T in try await body() }
+        try await Self.result(of: Task { () async throws -> T in try await body() })
+    }
+
+    /// The result of a task that throws only `LibpodError` but, being a `Task`, is typed
+    /// `any Error`.
+    static func result<T: Sendable>(of task: Task<T, any Error>) async throws(LibpodError) -> T {
         do {
             return try await task.value
         } catch let error as LibpodError {
@@ -286,6 +298,10 @@ public struct RuntimePaths: Sendable, Equatable {
     public var containersRunDir: String
     public var aliveFile: String
     public var aliveLock: String
+    /// Containers' network namespaces, bind-mounted (per boot).
+    public var netnsDir: String
+    /// What CNI gave each connected container (kept across reboots, to release it).
+    public var networkStatusDir: String
     /// Persistent (under static_dir): bundles and logs.
     public var containersDir: String
 
@@ -298,6 +314,8 @@ public struct RuntimePaths: Sendable, Equatable {
         containersRunDir = config.tmpDir + "/containers"
         aliveFile = config.tmpDir + "/alive"
         aliveLock = config.tmpDir + "/alive.lck"
+        netnsDir = config.tmpDir + "/netns"
+        networkStatusDir = config.staticDir + "/cni/status"
         containersDir = config.staticDir + "/containers"
     }
 

@@ -33,11 +33,63 @@ public enum ContainerStatus: String, Sendable, Codable, CaseIterable {
     }
 }
 
-public enum NetworkMode: String, Sendable, Codable, CaseIterable {
+/// Where a container's network comes from.
+public enum NetworkMode: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
+    /// Its own network namespace, connected by CNI to these networks (the default one when
+    /// empty): podman's `bridge`.
+    case bridge([String])
     /// Its own network namespace with only loopback.
     case none
     /// The host's network namespace.
     case host
+    /// Another container's network namespace (by ID).
+    case container(String)
+    /// The network namespace at this path.
+    case path(String)
+
+    /// podman's syntax: bridge, NETWORK[,NETWORK...], none, host, container:ID, ns:PATH.
+    /// A bare name other than these is a CNI network.
+    public init(parsing text: String) {
+        switch text {
+        case "", "bridge", "default": self = .bridge([])
+        case "none": self = .none
+        case "host": self = .host
+        default:
+            if text.hasPrefix("container:") {
+                self = .container(String(text.dropFirst(10)))
+            } else if text.hasPrefix("ns:") {
+                self = .path(String(text.dropFirst(3)))
+            } else {
+                self = .bridge(text.split(separator: ",").map(String.init))
+            }
+        }
+    }
+
+    /// The text `init(parsing:)` reads back.
+    public var description: String {
+        switch self {
+        case .bridge(let networks): networks.isEmpty ? "bridge" : networks.joined(separator: ",")
+        case .none: "none"
+        case .host: "host"
+        case .container(let id): "container:\(id)"
+        case .path(let path): "ns:\(path)"
+        }
+    }
+
+    /// Whether the runtime makes the container's namespace and connects it with CNI.
+    public var usesCNI: Bool {
+        if case .bridge = self { return true }
+        return false
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(parsing: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 }
 
 /// A host path bind-mounted into the container.
@@ -86,6 +138,11 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     public var security: SecuritySettings
     public var namespaces: NamespaceSettings
     public var network: NetworkMode
+    /// Published ports (bridge networks only).
+    public var portMappings: [PortMapping]
+    /// An address and a MAC address asked for on the (first) network.
+    public var staticIP: String?
+    public var staticMAC: String?
     public var nameResolution: NameResolution
     /// Ports the image or the user declared (`80/tcp`).
     public var exposedPorts: [String]
@@ -123,7 +180,8 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         annotations: [String: String] = [:], tty: Bool = false, openStdin: Bool = false, detachKeys: String? = nil,
         readOnlyRootfs: Bool = false, readOnlyTmpfs: Bool = true, resources: ResourceLimits = ResourceLimits(),
         security: SecuritySettings = SecuritySettings(), namespaces: NamespaceSettings = NamespaceSettings(),
-        network: NetworkMode = .none, nameResolution: NameResolution = NameResolution(), exposedPorts: [String] = [],
+        network: NetworkMode = .none, portMappings: [PortMapping] = [], staticIP: String? = nil, staticMAC: String? = nil,
+        nameResolution: NameResolution = NameResolution(), exposedPorts: [String] = [],
         mounts: [BindMount] = [], tmpfs: [TmpfsMount] = [], devices: [DeviceMapping] = [], ulimits: [Ulimit] = [],
         sysctls: [String: String] = [:], shmSize: Int64 = ContainerConfig.defaultShmSize, initPath: String? = nil,
         cgroupParent: String = "", log: LogSettings = LogSettings(), healthcheck: HealthcheckConfig? = nil,
@@ -153,6 +211,9 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         self.security = security
         self.namespaces = namespaces
         self.network = network
+        self.portMappings = portMappings
+        self.staticIP = staticIP
+        self.staticMAC = staticMAC
         self.nameResolution = nameResolution
         self.exposedPorts = exposedPorts
         self.mounts = mounts
@@ -176,7 +237,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case id, name, namespace, created, imageID, imageName, command, entrypoint, env, workingDir, user, hostname
         case labels, annotations, tty, openStdin, detachKeys, readOnlyRootfs, readOnlyTmpfs, resources, security
-        case namespaces, network, nameResolution, exposedPorts, mounts, tmpfs, devices, ulimits, sysctls, shmSize
+        case namespaces, network, portMappings, staticIP, staticMAC, nameResolution, exposedPorts, mounts, tmpfs, devices, ulimits, sysctls, shmSize
         case initPath, cgroupParent, log, healthcheck, restartPolicy, stopSignal, stopTimeout, autoRemove
         case conmonPidFile, ociRuntime
         // Written by Podlink 0.1, before the limits were grouped in `resources`.
@@ -216,6 +277,9 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         security = try value(.security, defaults.security)
         namespaces = try value(.namespaces, defaults.namespaces)
         network = try value(.network, defaults.network)
+        portMappings = try value(.portMappings, defaults.portMappings)
+        staticIP = try keys.decodeIfPresent(String.self, forKey: .staticIP)
+        staticMAC = try keys.decodeIfPresent(String.self, forKey: .staticMAC)
         nameResolution = try value(.nameResolution, defaults.nameResolution)
         exposedPorts = try value(.exposedPorts, defaults.exposedPorts)
         mounts = try value(.mounts, defaults.mounts)
@@ -261,6 +325,9 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         try keys.encode(security, forKey: .security)
         try keys.encode(namespaces, forKey: .namespaces)
         try keys.encode(network, forKey: .network)
+        try keys.encode(portMappings, forKey: .portMappings)
+        try keys.encodeIfPresent(staticIP, forKey: .staticIP)
+        try keys.encodeIfPresent(staticMAC, forKey: .staticMAC)
         try keys.encode(nameResolution, forKey: .nameResolution)
         try keys.encode(exposedPorts, forKey: .exposedPorts)
         try keys.encode(mounts, forKey: .mounts)

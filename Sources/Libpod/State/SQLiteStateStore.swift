@@ -46,14 +46,16 @@ public final class SQLiteStateStore: StateStore {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
+        // Two processes opening a new database at once must not both migrate it, nor both
+        // switch it to WAL: SQLite answers that race with SQLITE_BUSY at once, without
+        // waiting through the busy timeout.
+        let lock = try FileLock.acquireBlocking(path: path + ".lock")
+        defer { lock.release() }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
             throw .stateDatabase(path: path, operation: "opening", cause: "\(error)")
         }
-        // Two processes opening a new database at once must not both migrate it.
-        let lock = try FileLock.acquireBlocking(path: path + ".lock")
-        defer { lock.release() }
         do {
             try Self.migrator.migrate(pool)
             try pool.write { db in try Self.check(paths: paths, in: db, path: path) }

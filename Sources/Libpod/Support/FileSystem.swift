@@ -88,6 +88,24 @@ enum FileSystem {
         }
     }
 
+    /// Replaces the content of an existing file, keeping its inode: for a file that is
+    /// bind-mounted somewhere already (a rename would leave the mount on the old one).
+    static func overwrite(_ path: String, _ bytes: some Collection<UInt8>) throws(LibpodError) {
+        let descriptor = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure("opening", path) }
+        defer { close(descriptor) }
+        let data = Array(bytes)
+        var written = 0
+        while written < data.count {
+            let count = data.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("writing", path)
+            }
+            written += count
+        }
+    }
+
     /// Removes a file; a missing file is not an error.
     static func removeFile(_ path: String) throws(LibpodError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw failure("removing", path) }

@@ -15,7 +15,8 @@ struct ProcessOutput: Sendable {
 /// blocking a thread.
 enum ProcessRunner {
     static func run(
-        _ path: String, _ arguments: [String], environment: [String: String]? = nil, outputLimit: Int = 1 << 20
+        _ path: String, _ arguments: [String], environment: [String: String]? = nil, input: [UInt8]? = nil,
+        outputLimit: Int = 1 << 20
     ) async throws(LibpodError) -> ProcessOutput {
         let environmentSetting: Environment
         if let environment {
@@ -24,9 +25,15 @@ enum ProcessRunner {
             environmentSetting = .inherit
         }
         do {
-            let result = try await Subprocess.run(
-                .path(FilePath(path)), arguments: Arguments(arguments), environment: environmentSetting,
-                output: .string(limit: outputLimit), error: .string(limit: outputLimit))
+            let result = if let input {
+                try await Subprocess.run(
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: environmentSetting, input: .array(input),
+                    output: .string(limit: outputLimit), error: .string(limit: outputLimit))
+            } else {
+                try await Subprocess.run(
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: environmentSetting,
+                    output: .string(limit: outputLimit), error: .string(limit: outputLimit))
+            }
             let status: Int32
             switch result.terminationStatus {
             case .exited(let code): status = code
