@@ -16,6 +16,8 @@ import VarlinkNIO
 public struct PodmanClient: Sendable {
     /// Every io.podman method, as generated from interfaces/io.podman.varlink.
     public let api: IoPodman.Client
+    /// Podlink's methods beyond io.podman (networks), from interfaces/io.podlink.varlink.
+    public let podlink: IoPodlink.Client
     private let connection: VarlinkConnection
 
     /// The socket podlinkd listens on by default: `/run/podlink/io.podman` as root,
@@ -36,6 +38,7 @@ public struct PodmanClient: Sendable {
     private init(connection: VarlinkConnection) {
         self.connection = connection
         self.api = IoPodman.Client(transport: connection)
+        self.podlink = IoPodlink.Client(transport: connection)
     }
 
     /// Closes the connection; calls in flight fail.
@@ -55,7 +58,20 @@ public struct PodmanClient: Sendable {
         public var hostname: String?
         /// `512m`, `1g`, or bytes.
         public var memory: String?
+        /// `bridge` (podman's default, when nil), a network's name (or several, comma
+        /// separated), `none`, `host`, `container:NAME`, `ns:PATH`.
         public var network: String?
+        /// `[ip:][hostPort:]containerPort[/tcp|udp]`, as podman's `-p`.
+        public var publish: [String] = []
+        /// Every port the image exposes, on a free host port (`-P`).
+        public var publishAll = false
+        /// A static address on the (single) network.
+        public var ip: String?
+        public var macAddress: String?
+        /// Name servers, search domains and extra /etc/hosts entries (`host:ip`).
+        public var dns: [String] = []
+        public var dnsSearch: [String] = []
+        public var addHosts: [String] = []
         /// `/host:/container[:ro]`
         public var volumes: [String] = []
         public var readOnly = false
@@ -80,6 +96,13 @@ public struct PodmanClient: Sendable {
         create.hostname = options.hostname
         create.memory = options.memory
         create.network = options.network
+        create.publish = options.publish.isEmpty ? nil : options.publish
+        create.publishAll = options.publishAll ? true : nil
+        create.ip = options.ip
+        create.macAddress = options.macAddress
+        create.dns = options.dns.isEmpty ? nil : options.dns
+        create.dnsSearch = options.dnsSearch.isEmpty ? nil : options.dnsSearch
+        create.addHost = options.addHosts.isEmpty ? nil : options.addHosts
         create.volume = options.volumes.isEmpty ? nil : options.volumes
         create.readonly = options.readOnly ? true : nil
         create.rm = options.removeWhenDone ? true : nil
@@ -228,6 +251,32 @@ public struct PodmanClient: Sendable {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    // MARK: - Networks
+
+    /// The container's published ports (`podman port`).
+    public func ports(_ nameOrID: String) async throws -> [IoPodman.ContainerPortMappings] {
+        try await api.getContainer(id: nameOrID).container.ports
+    }
+
+    /// The CNI networks of the daemon (`podman network ls`).
+    public func networks() async throws -> [IoPodlink.Network] { try await podlink.listNetworks().networks }
+
+    /// The network's configuration file, as JSON (`podman network inspect`).
+    public func inspectNetwork(_ name: String) async throws -> String { try await podlink.inspectNetwork(name: name).config }
+
+    /// A new bridge network (`podman network create`); what `create` leaves out is chosen.
+    @discardableResult
+    public func createNetwork(_ create: IoPodlink.NetworkCreate) async throws -> IoPodlink.Network {
+        try await podlink.createNetwork(create: create).network
+    }
+
+    /// Removes a network (`podman network rm`); with `force`, the containers on it first,
+    /// whose names are returned.
+    @discardableResult
+    public func removeNetwork(_ name: String, force: Bool = false) async throws -> [String] {
+        try await podlink.removeNetwork(name: name, force: force).removedContainers
     }
 
     // MARK: - Images

@@ -56,7 +56,14 @@ struct ContainerCreateArguments: ParsableArguments {
     @Option(name: .shortAndLong, help: "User (uid[:gid] or name).") var user: String?
     @Option(name: [.customShort("h"), .long], help: "Host name.") var hostname: String?
     @Option(name: .shortAndLong, help: "Memory limit, e.g. 512m.") var memory: String?
-    @Option(help: "none or host.") var network: String?
+    @Option(help: "bridge (default), none, host, container:NAME, ns:PATH, or CNI network names (a,b).") var network: String?
+    @Option(name: .shortAndLong, help: "Publish a port [ip:][hostPort:]containerPort[/tcp|udp] (repeatable).") var publish: [String] = []
+    @Flag(name: [.customShort("P"), .long], help: "Publish every exposed port on a free host port.") var publishAll = false
+    @Option(help: "The container's IPv4 address on its network.") var ip: String?
+    @Option(help: "The container's MAC address on its network.") var macAddress: String?
+    @Option(help: "DNS search domain (repeatable).") var dnsSearch: [String] = []
+    @Option(help: "DNS resolver option (repeatable).") var dnsOpt: [String] = []
+    @Flag(help: "Leave the image's /etc/hosts alone.") var noHosts = false
     @Option(name: .shortAndLong, help: "Bind mount /host:/container[:ro] (repeatable).") var volume: [String] = []
     @Flag(help: "Read-only root file system.") var readOnly = false
     @Flag(help: "Remove the container when it exits.") var rm = false
@@ -124,6 +131,13 @@ struct ContainerCreateArguments: ParsableArguments {
             create.entrypoint = flags.entrypoint
             create.envFile = list(flags.envFile.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 })
             create.dns = list(flags.dns)
+            create.publish = list(flags.publish)
+            create.publishAll = flags.publishAll ? true : nil
+            create.ip = flags.ip
+            create.macAddress = flags.macAddress
+            create.dnsSearch = list(flags.dnsSearch)
+            create.dnsOpt = list(flags.dnsOpt)
+            create.noHosts = flags.noHosts ? true : nil
             create.addHost = list(flags.addHost)
             create.tmpfs = list(flags.tmpfs)
             create.ulimit = list(flags.ulimit)

@@ -15,7 +15,7 @@ struct Podlink: AsyncParsableCommand {
             Ps.self, Run.self, Create.self, Start.self, Stop.self, Kill.self, Pause.self, Unpause.self, Restart.self,
             Rm.self, Wait.self, Logs.self, Inspect.self, Top.self, Mount.self, Umount.self, Diff.self, Images.self,
             Import.self, Load.self, Rmi.self, Tag.self, Info.self, Version.self, Events.self, ContainerCommands.self,
-            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self,
+            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self,
         ])
 
     /// podman takes `--url` before the command (`podlink --url X ps`); the parser wants
@@ -93,6 +93,10 @@ enum Output {
         case let error as IoPodman.InvalidState: return error.reason
         case let error as IoPodman.ErrorOccurred: return error.reason
         case let error as IoPodman.RuntimeError: return error.reason
+        case let error as IoPodlink.NetworkNotFound: return error.reason
+        case let error as IoPodlink.NetworkInUse:
+            return "network \(error.name) is used by \(error.containers.joined(separator: ", ")); remove them first, or use --force"
+        case let error as IoPodlink.NetworkError: return error.reason
         case let error as VarlinkError: return "\(error.name) \(error.parameters)"
         default: return String(describing: error)
         }

@@ -12,7 +12,12 @@ enum Conversions {
             id: container.id, image: container.config.imageName, imageid: container.config.imageID,
             command: container.config.command, createdat: PodmanFormat.seconds(container.config.created),
             runningfor: PodmanFormat.duration(now.timeIntervalSince(container.config.created)),
-            status: state.status.rawValue, ports: [], rootfssize: 0, rwsize: 0, names: container.name,
+            status: state.status.rawValue,
+            ports: container.config.portMappings.map {
+                IoPodman.ContainerPortMappings(
+                    hostPort: String($0.hostPort), hostIp: $0.hostIP, protocol: $0.protocol, containerPort: String($0.containerPort))
+            },
+            rootfssize: 0, rwsize: 0, names: container.name,
             labels: container.config.labels,
             mounts: mounts.isEmpty
                 ? container.config.mounts.map {
@@ -31,6 +36,28 @@ enum Conversions {
             repoDigests: repoDigests(image), created: PodmanFormat.seconds(image.created), size: Int(image.size),
             virtualSize: Int(image.size), containers: containers, labels: image.config.labels, isParent: false,
             topLayer: image.layers.last ?? "", readOnly: false, history: [])
+    }
+
+    /// podman's ps PORTS: `0.0.0.0:8080->80/tcp`, runs of consecutive ports as ranges
+    /// (`0.0.0.0:8000-8002->80-82/tcp`), in container port order.
+    static func ports(_ mappings: [PortMapping]) -> String {
+        let sorted = mappings.sorted { ($0.protocol, $0.containerPort, $0.hostIP) < ($1.protocol, $1.containerPort, $1.hostIP) }
+        var groups: [(first: PortMapping, count: Int)] = []
+        for mapping in sorted {
+            if let last = groups.last, last.first.protocol == mapping.protocol, last.first.hostIP == mapping.hostIP,
+                Int(last.first.containerPort) + last.count == Int(mapping.containerPort),
+                Int(last.first.hostPort) + last.count == Int(mapping.hostPort)
+            {
+                groups[groups.count - 1].count += 1
+            } else {
+                groups.append((mapping, 1))
+            }
+        }
+        return groups.map { group in
+            let ip = group.first.hostIP.isEmpty ? "0.0.0.0" : group.first.hostIP
+            func span(_ start: UInt16) -> String { group.count == 1 ? "\(start)" : "\(start)-\(Int(start) + group.count - 1)" }
+            return "\(ip):\(span(group.first.hostPort))->\(span(group.first.containerPort))/\(group.first.protocol)"
+        }.joined(separator: ", ")
     }
 
     /// `name@digest` for each of the image's names (their tags dropped), sorted, once each.

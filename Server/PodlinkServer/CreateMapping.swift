@@ -28,14 +28,9 @@ enum CreateMapping {
     /// Fields whose capability Podlink does not have yet, with what would bring it. Each
     /// is refused only when set to something other than podman's default.
     private static func refuseUnsupported(_ create: IoPodman.Create) throws(CreateError) {
-        let networking = "it comes with container networking (CNI bridge), which is not built yet; use network none or host"
         let pods = "pods are not built yet; create the container on its own"
         let userNamespaces = "user namespaces come with rootless support, which is not built yet"
         let pulls = "pulling images from registries is not built yet; import or load the image first"
-        if let publish = create.publish, !publish.isEmpty { throw CreateError(field: "publish", message: "is not supported: \(networking)") }
-        if create.publishAll == true { throw CreateError(field: "publishAll", message: "is not supported: \(networking)") }
-        if let ip = create.ip, !ip.isEmpty { throw CreateError(field: "ip", message: "is not supported: \(networking)") }
-        if let mac = create.macAddress, !mac.isEmpty { throw CreateError(field: "macAddress", message: "is not supported: \(networking)") }
         if let pod = create.pod, !pod.isEmpty { throw CreateError(field: "pod", message: "is not supported: \(pods)") }
         for (field, value) in [("uidmap", create.uidmap), ("gidmap", create.gidmap)] where !(value ?? []).isEmpty {
             throw CreateError(field: field, message: "is not supported: \(userNamespaces)")
@@ -292,16 +287,17 @@ enum CreateMapping {
             }
             options.namespaces[keyPath: keyPath] = mode
         }
-        if let network = create.network, !network.isEmpty {
-            switch network {
-            case "none": options.network = .none
-            case "host": options.network = .host
-            default:
-                throw CreateError(
-                    field: "network",
-                    message: "\"\(network)\" is not supported yet: container networking (CNI bridge, named networks, container:, ns:) is not built; use none or host")
-            }
+        // podman's default is its bridge network.
+        options.network = NetworkMode(parsing: create.network ?? "")
+        if case .bridge(let names) = options.network, names.contains(where: { $0.isEmpty || $0.contains(":") }) {
+            throw CreateError(field: "network", message: "\"\(create.network ?? "")\" must be bridge, none, host, container:NAME, ns:PATH or network names")
         }
+        for entry in create.publish ?? [] {
+            do { options.portMappings += try PortMapping.parse(entry) } catch { throw CreateError(field: "publish", message: error.description) }
+        }
+        options.publishAll = create.publishAll ?? false
+        if let ip = create.ip, !ip.isEmpty { options.staticIP = ip }
+        if let mac = create.macAddress, !mac.isEmpty { options.staticMAC = mac.lowercased() }
         var names = NameResolution()
         names.dnsServers = (create.dns ?? []) + (create.dnsServers ?? [])
         names.dnsSearch = create.dnsSearch ?? []

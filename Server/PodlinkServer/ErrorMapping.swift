@@ -17,10 +17,11 @@ enum PodmanErrors {
         case .imageNotFound(let id): return IoPodman.ImageNotFound(id: id, reason: reason)
         case .ambiguousImageID(let prefix, _): return IoPodman.ImageNotFound(id: prefix, reason: reason)
         case .invalidState(let id, _, _): return IoPodman.InvalidState(id: id, reason: reason)
-        case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported:
+        case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported, .portInUse,
+            .networkNotFound, .networkInUse:
             return IoPodman.ErrorOccurred(reason: reason)
         case .config, .executableNotFound, .runtimeStopped, .fileSystem, .stateDatabase, .ociRuntime, .conmon,
-            .helperFailed, .damaged, .encoding, .timedOut, .cancelled:
+            .helperFailed, .damaged, .encoding, .timedOut, .cancelled, .network:
             return IoPodman.RuntimeError(reason: reason)
         }
     }

@@ -127,6 +127,19 @@ struct ContainerInspectJSON: Encodable {
     }
 
     struct NetworkSettings: Encodable {
+        /// One network's part of it: podman's InspectAdditionalNetwork.
+        struct Network: Encodable {
+            var EndpointID = ""
+            var Gateway: String
+            var IPAddress: String
+            var IPPrefixLen: Int
+            var IPv6Gateway = ""
+            var GlobalIPv6Address = ""
+            var GlobalIPv6PrefixLen = 0
+            var MacAddress: String
+            var NetworkID: String
+        }
+
         var EndpointID = ""
         var Gateway = ""
         var IPAddress = ""
@@ -142,6 +155,38 @@ struct ContainerInspectJSON: Encodable {
         var LinkLocalIPv6PrefixLen = 0
         var Ports: [PortMapping] = []
         var SandboxKey = ""
+        var Networks: [String: Network]?
+
+        init(_ container: Container, status: ContainerNetworkStatus?) {
+            Ports = container.config.portMappings.map {
+                .init(hostPort: Int($0.hostPort), containerPort: Int($0.containerPort), protocol: $0.protocol, hostIP: $0.hostIP)
+            }
+            let running = container.state.status == .running || container.state.status == .paused
+            switch container.config.network {
+            case .host: SandboxKey = ""
+            case .bridge: SandboxKey = status?.namespacePath ?? ""
+            default: SandboxKey = running && container.state.pid > 0 ? "/proc/\(container.state.pid)/ns/net" : ""
+            }
+            guard let status else { return }
+            var networks: [String: Network] = [:]
+            for connection in status.connections {
+                let address = connection.address ?? ""
+                let parts = address.split(separator: "/")
+                networks[connection.networkName] = Network(
+                    Gateway: connection.gateway ?? "", IPAddress: parts.first.map(String.init) ?? "",
+                    IPPrefixLen: parts.count > 1 ? Int(parts[1]) ?? 0 : 0, MacAddress: connection.macAddress ?? "",
+                    NetworkID: connection.networkName)
+            }
+            // The first network's figures are the container's, as podman shows them.
+            if let first = status.connections.first, let network = networks[first.networkName] {
+                Gateway = network.Gateway
+                IPAddress = network.IPAddress
+                IPPrefixLen = network.IPPrefixLen
+                MacAddress = network.MacAddress
+                Bridge = first.bridge ?? ""
+            }
+            Networks = networks
+        }
     }
 
     struct PortMapping: Encodable {
@@ -216,11 +261,16 @@ struct ContainerInspectJSON: Encodable {
             var CgroupPermissions: String
         }
 
+        struct PortBinding: Encodable {
+            var HostIp: String
+            var HostPort: String
+        }
+
         var Binds: [String]
         var ContainerIDFile = ""
         var LogConfig: LogConfig
         var NetworkMode: String
-        var PortBindings: [String: [String: String]] = [:]
+        var PortBindings: [String: [PortBinding]] = [:]
         var RestartPolicy: RestartPolicy
         var AutoRemove: Bool
         var VolumeDriver = ""
@@ -376,7 +426,7 @@ struct ContainerInspectJSON: Encodable {
         Mounts = config.mounts.map {
             .init(Source: $0.source, Destination: $0.destination, Options: ["rbind"], RW: !$0.readOnly)
         }
-        self.NetworkSettings = .init(SandboxKey: config.network == .host || state.pid == 0 ? "" : "/proc/\(state.pid)/ns/net")
+        self.NetworkSettings = .init(container, status: inspection.network)
         Namespace = config.namespace
         let healthcheck = config.healthcheck.map {
             HealthConfig(
@@ -411,7 +461,7 @@ struct ContainerInspectJSON: Encodable {
         let swappiness: Int64 = resources.memorySwappiness.map { Int64($0) } ?? -1
         var host = Host(
             Binds: binds, LogConfig: Host.LogConfig(Type: config.log.driver.rawValue),
-            NetworkMode: config.network == .host ? "host" : "none", RestartPolicy: restart, AutoRemove: config.autoRemove,
+            NetworkMode: config.network.description, RestartPolicy: restart, AutoRemove: config.autoRemove,
             CapAdd: bounding.subtracting(defaults).sorted(), CapDrop: defaults.subtracting(bounding).sorted(),
             Dns: names.dnsServers, DnsOptions: names.dnsOptions, DnsSearch: names.dnsSearch, ExtraHosts: names.extraHosts,
             GroupAdd: config.security.groupAdd, IpcMode: config.namespaces.ipc.description, OomScoreAdj: resources.oomScoreAdj ?? 0,
@@ -426,6 +476,9 @@ struct ContainerInspectJSON: Encodable {
             MemorySwap: resources.memorySwap ?? 0, MemorySwappiness: swappiness, OomKillDisable: resources.oomKillDisable,
             PidsLimit: resources.pids ?? 0, Ulimits: ulimits)
         host.Init = config.initPath == nil ? nil : true
+        for mapping in config.portMappings {
+            host.PortBindings["\(mapping.containerPort)/\(mapping.protocol)", default: []].append(.init(HostIp: mapping.hostIP, HostPort: String(mapping.hostPort)))
+        }
         host.BlkioWeightDevice = weights(resources.blkioWeightDevices)
         host.BlkioDeviceReadBps = rates(resources.deviceReadBps)
         host.BlkioDeviceWriteBps = rates(resources.deviceWriteBps)
@@ -489,14 +542,17 @@ struct ContainerConfigJSON: Encodable {
     var groups: [String]?
     @Nullable var Dependencies: [String]? = nil
     var createNetNS: Bool
-    var staticIP = ""
+    var staticIP: String
+    /// Go's net.HardwareAddr: the bytes, base64.
     @Nullable var staticMAC: String? = nil
+    var portMappings: [PortMappingJSON]?
     var UseImageResolvConf = false
     var dnsServer: [String]?
     var dnsSearch: [String]?
     var dnsOption: [String]?
     var UseImageHosts: Bool
     var hostsAdd: [String]?
+    var networks: [String]?
     var networkMode: String?
     var userVolumes: [String]?
     var entrypoint: [String]?
@@ -533,14 +589,20 @@ struct ContainerConfigJSON: Encodable {
         privileged = config.security.privileged
         user = config.user.isEmpty ? nil : config.user
         groups = config.security.groupAdd.isEmpty ? nil : config.security.groupAdd
-        createNetNS = config.network != .host
+        createNetNS = config.network.usesCNI
+        staticIP = config.staticIP ?? ""
+        staticMAC = config.staticMAC.map { mac in Data(mac.split(separator: ":").compactMap { UInt8($0, radix: 16) }).base64EncodedString() }
+        portMappings = config.portMappings.isEmpty ? nil : config.portMappings.map {
+            .init(hostPort: Int($0.hostPort), containerPort: Int($0.containerPort), protocol: $0.protocol, hostIP: $0.hostIP)
+        }
+        if case .bridge(let names) = config.network, !names.isEmpty { networks = names }
         let names = config.nameResolution
         dnsServer = names.dnsServers.isEmpty ? nil : names.dnsServers
         dnsSearch = names.dnsSearch.isEmpty ? nil : names.dnsSearch
         dnsOption = names.dnsOptions.isEmpty ? nil : names.dnsOptions
         UseImageHosts = names.noHosts
         hostsAdd = names.extraHosts.isEmpty ? nil : names.extraHosts
-        networkMode = config.network.rawValue
+        networkMode = config.network.description
         userVolumes = config.mounts.isEmpty ? nil : config.mounts.map(\.destination)
         entrypoint = config.entrypoint.isEmpty ? nil : config.entrypoint
         let arguments = Array(config.command.dropFirst(config.entrypoint.count))
@@ -563,6 +625,14 @@ struct ContainerConfigJSON: Encodable {
                   Timeout: Int64($0.timeout * 1e9), Retries: $0.retries)
         }
     }
+}
+
+/// ocicni's PortMapping, as libpod's ContainerConfig keeps them.
+struct PortMappingJSON: Encodable {
+    var hostPort: Int
+    var containerPort: Int
+    var `protocol`: String
+    var hostIP: String
 }
 
 /// libpod's ContainerState as podman 1.9 stored it (ContainerStateData): `state` is the

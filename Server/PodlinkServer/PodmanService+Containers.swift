@@ -255,7 +255,8 @@ extension PodmanService {
                 return (container, IoPodman.PsContainer(
                     id: noTrunc ? container.id : String(container.id.prefix(12)), image: container.config.imageName,
                     command: command, created: PodmanFormat.humanDuration(now.timeIntervalSince(container.config.created)) + " ago",
-                    ports: "", names: container.name, isInfra: false, status: PodmanFormat.psStatus(state, now: now),
+                    ports: Conversions.ports(container.config.portMappings), names: container.name, isInfra: false,
+                    status: PodmanFormat.psStatus(state, now: now),
                     state: state.status == .stopping ? "running" : state.status.rawValue, pidNum: Int(state.pid),
                     rootFsSize: Int(sizes.0), rwSize: Int(sizes.1), pod: "",
                     createdAt: PodmanFormat.time(container.config.created), exitedAt: PodmanJSON.time(state.finishedAt),

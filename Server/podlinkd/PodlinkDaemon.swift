@@ -110,7 +110,10 @@ struct PodlinkDaemon: AsyncParsableCommand {
         let service = VarlinkService(
             info: VarlinkServiceInfo(
                 vendor: "Podlink", product: "podlinkd", version: PodmanService.version, url: "https://github.com/podlink/podlink"),
-            interfaces: [PodmanService(runtime: runtime, address: address ?? Self.defaultAddress()).varlinkInterface],
+            interfaces: [
+                PodmanService(runtime: runtime, address: address ?? Self.defaultAddress()).varlinkInterface,
+                PodlinkService(runtime: runtime).varlinkInterface,
+            ],
             unexpectedError: { error, _ in
                 // Whatever slips through the mapping still answers with an io.podman error.
                 VarlinkError(name: "io.podman.ErrorOccurred", parameters: ["reason": .string(String(describing: error))])

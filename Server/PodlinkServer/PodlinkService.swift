@@ -1,0 +1,76 @@
+import Foundation
+import Libpod
+import PodlinkInterfaces
+import Varlink
+
+/// io.podlink on Libpod: what io.podman 1.9.3 never had a method for (podman 1.9's
+/// `network` commands worked on CNI files in its local CLI), served beside io.podman.
+public struct PodlinkService: IoPodlink.ServiceProtocol {
+    public let runtime: Runtime
+
+    public init(runtime: Runtime) {
+        self.runtime = runtime
+    }
+
+    // MARK: - Networks
+
+    public func listNetworks(
+        _ parameters: IoPodlink.Methods.ListNetworks.Parameters, call: VarlinkCall<IoPodlink.Methods.ListNetworks.Reply>
+    ) async throws -> IoPodlink.Methods.ListNetworks.Reply {
+        try await mapping { .init(networks: try runtime.cniNetworks().map(Self.network)) }
+    }
+
+    public func inspectNetwork(
+        _ parameters: IoPodlink.Methods.InspectNetwork.Parameters, call: VarlinkCall<IoPodlink.Methods.InspectNetwork.Reply>
+    ) async throws -> IoPodlink.Methods.InspectNetwork.Reply {
+        try await mapping {
+            let network = try runtime.cniNetwork(parameters.name)
+            // The file as it is on disk: what the plugins are given.
+            return .init(config: try String(contentsOfFile: network.file, encoding: .utf8))
+        }
+    }
+
+    public func createNetwork(
+        _ parameters: IoPodlink.Methods.CreateNetwork.Parameters, call: VarlinkCall<IoPodlink.Methods.CreateNetwork.Reply>
+    ) async throws -> IoPodlink.Methods.CreateNetwork.Reply {
+        let create = parameters.create
+        return try await mapping {
+            let request = CNINetworkRequest(
+                name: create.name, bridge: create.bridge.nonEmpty, subnet: create.subnet.nonEmpty, gateway: create.gateway.nonEmpty,
+                ipRange: create.ipRange.nonEmpty, internal: create.internal ?? false, dnsname: create.disableDNS == true ? false : nil)
+            return .init(network: Self.network(try runtime.createNetwork(request)))
+        }
+    }
+
+    public func removeNetwork(
+        _ parameters: IoPodlink.Methods.RemoveNetwork.Parameters, call: VarlinkCall<IoPodlink.Methods.RemoveNetwork.Reply>
+    ) async throws -> IoPodlink.Methods.RemoveNetwork.Reply {
+        try await mapping {
+            .init(name: parameters.name, removedContainers: try await runtime.removeNetwork(parameters.name, force: parameters.force))
+        }
+    }
+
+    static func network(_ network: CNINetwork) -> IoPodlink.Network {
+        IoPodlink.Network(
+            name: network.name, cniVersion: network.cniVersion, plugins: network.pluginTypes, bridge: network.bridgeName,
+            subnets: network.subnets, file: network.file)
+    }
+
+    /// Libpod's errors as io.podlink's.
+    func mapping<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as LibpodError {
+            switch error {
+            case .networkNotFound(let name, _, _): throw IoPodlink.NetworkNotFound(name: name, reason: error.description)
+            case .networkInUse(let name, let containers): throw IoPodlink.NetworkInUse(name: name, containers: containers)
+            default: throw IoPodlink.NetworkError(reason: error.description)
+            }
+        }
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// An empty string is no value (Go clients send "" for what they leave out).
+    fileprivate var nonEmpty: String? { self.flatMap { $0.isEmpty ? nil : $0 } }
+}
