@@ -5,11 +5,17 @@ import PodmanClient
 import Testing
 
 /// A podlinkd process on scratch directories and its own socket, with the busybox image
-/// imported; stopped and cleaned up afterwards (containers included).
+/// imported; stopped and cleaned up afterwards (containers included). It runs in a network
+/// namespace of its own: CNI's bridge, its iptables rules and every packet of its
+/// containers stay there, never on the machine's network.
 final class Daemon: @unchecked Sendable {
     let root: String
     let socket: String
     let configFile: String
+    /// The daemon's network namespace, as `ip netns` names it.
+    let networkNamespace: String
+    var networkNamespacePath: String { "/run/netns/" + networkNamespace }
+    var cniConfigDir: String { root + "/cni" }
     var address: String { "unix:\(socket)" }
     var staticDir: String { root + "/static" }
     var tmpDir: String { root + "/tmp" }
@@ -21,6 +27,9 @@ final class Daemon: @unchecked Sendable {
             && Environment.require(Environment.executable("conmon") != nil, "conmon")
             && Environment.require(Environment.executable("crun") != nil || Environment.executable("runc") != nil, "crun or runc")
             && Environment.require(FileManager.default.fileExists(atPath: "/bin/busybox"), "busybox-static")
+            && Environment.require(FileManager.default.fileExists(atPath: "/usr/lib/cni/bridge"), "containernetworking-plugins (CNI)")
+            && Environment.require(Environment.executable("iptables") != nil, "iptables")
+            && Environment.require(Environment.executable("ip") != nil, "iproute2")
     }
 
     /// Extra podlinkd arguments (before the address).
@@ -34,13 +43,33 @@ final class Daemon: @unchecked Sendable {
         root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         socket = root + "/io.podman"
         configFile = root + "/podlink.conf"
-        try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\n".write(toFile: configFile, atomically: true, encoding: .utf8)
+        networkNamespace = "podlink-" + root.split(separator: "/").last!
+        try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\ncni_config_dir = \"\(root)/cni\"\n"
+            .write(toFile: configFile, atomically: true, encoding: .utf8)
+    }
+
+    /// The command that runs `command` in the daemon's network namespace.
+    func inNetworkNamespace(_ command: [String]) -> [String] { ["nsenter", "--net=\(networkNamespacePath)"] + command }
+
+    /// Runs `command` in the daemon's network namespace (a client of a published port,
+    /// iptables-save, ip link).
+    func runInNetworkNamespace(_ command: [String], stdin: String? = nil) async throws -> ToolOutput {
+        try await Tool.run(inNetworkNamespace(command), stdin: stdin)
+    }
+
+    private func makeNetworkNamespace() async throws {
+        guard !FileManager.default.fileExists(atPath: networkNamespacePath) else { return }
+        let added = try await Tool.run(["ip", "netns", "add", networkNamespace])
+        guard added.status == 0 else { throw TestFailure("ip netns add \(networkNamespace): \(added)") }
+        let up = try await Tool.run(["ip", "-n", networkNamespace, "link", "set", "lo", "up"])
+        guard up.status == 0 else { throw TestFailure("bringing lo up in \(networkNamespace): \(up)") }
     }
 
     func start() async throws {
+        try await makeNetworkNamespace()
         let process = try ChildProcess.start(
-            environment + [Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning"] + arguments
-                + [address])
+            environment + inNetworkNamespace([Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning"])
+                + arguments + [address])
         self.process = process
         // Connectable, not merely present: a socket file left by a crash is there already.
         let deadline = ContinuousClock.now + .seconds(20)
@@ -88,10 +117,21 @@ final class Daemon: @unchecked Sendable {
     /// Open file descriptors of the daemon.
     var openDescriptors: Int { descriptorTargets.count }
 
-    /// What is left of containers after they are gone: mounts under the daemon's
-    /// directories, processes whose command line names one of `ids` or the daemon's
-    /// directories (conmon, the runtime, the container), and their cgroups.
-    func leftovers(of ids: [String]) -> [String] {
+    /// What is left of containers after they are gone, once their network teardown (which
+    /// runs after `rm` returns) had a few seconds to end: see `leftoversNow`.
+    func leftovers(of ids: [String]) async -> [String] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let found = await leftoversNow(of: ids)
+            if found.isEmpty || ContinuousClock.now > deadline { return found }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// What is left of containers: mounts under the daemon's directories, processes whose
+    /// command line names one of `ids` or the daemon's directories (conmon, the runtime,
+    /// the container), their cgroups, address leases and iptables rules.
+    func leftoversNow(of ids: [String]) async -> [String] {
         var found: [String] = []
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") where line.contains(root) { found.append("mount: \(line)") }
@@ -112,7 +152,57 @@ final class Daemon: @unchecked Sendable {
                 found.append("cgroup: \(hierarchy)/podlink/podlink-\(id)")
             }
         }
+        found += Self.leases(of: ids).map { "address lease: \($0)" }
+        if let rules = try? await runInNetworkNamespace(["iptables-save"]) {
+            for line in rules.stdout.split(separator: "\n") where ids.contains(where: { line.contains($0) }) {
+                found.append("iptables: \(line)")
+            }
+        }
         return found
+    }
+
+    /// host-local's lease files (under /var/lib/cni/networks, one per address, naming the
+    /// container) held by one of `ids`. The directory is the machine's, shared by every
+    /// test's daemon: only the leases of these containers say anything.
+    static func leases(of ids: [String]) -> [String] {
+        let directory = "/var/lib/cni/networks"
+        var found: [String] = []
+        for network in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(network)")) ?? [] {
+                let holder = (try? String(contentsOfFile: "\(directory)/\(network)/\(file)", encoding: .utf8)) ?? ""
+                if ids.contains(where: { holder.hasPrefix($0) }) { found.append("\(network)/\(file)") }
+            }
+        }
+        return found
+    }
+
+    /// A reboot, as far as a test can make one with the daemon stopped: the container
+    /// processes `pids` (conmon's, the container's) die, every mount under the daemon's
+    /// directories goes, and tmp_dir (a tmpfs on a real machine) is emptied.
+    func simulateReboot(killing pids: [Int]) async throws {
+        for pid in pids where pid > 0 { kill(Int32(pid), SIGKILL) }
+        try await Task.sleep(for: .milliseconds(200))
+        // mountinfo read while other tests mount and unmount may miss entries (the kernel
+        // pages through a list that changes): unmount what a read shows until tmp_dir
+        // can go.
+        for attempt in 0..<50 {
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            let points = mounts.split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                return fields.count > 4 && fields[4].hasPrefix(root + "/") ? String(fields[4]) : nil
+            }
+            for point in points.reversed() { umount2(point, Int32(MNT_DETACH)) }
+            // (Seen missed: the network namespaces, which are known by name anyway.)
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: tmpDir + "/netns")) ?? [] {
+                umount2(tmpDir + "/netns/" + file, Int32(MNT_DETACH))
+            }
+            do {
+                try FileManager.default.removeItem(atPath: tmpDir)
+                return
+            } catch where attempt < 49 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 
     func stop() async {
@@ -138,6 +228,11 @@ final class Daemon: @unchecked Sendable {
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         #expect(!mounts.contains(root), "a mount under \(root) outlived the test")
         try? FileManager.default.removeItem(atPath: root)
+        await deleteNetworkNamespace()
+    }
+
+    func deleteNetworkNamespace() async {
+        _ = try? await Tool.run(["ip", "netns", "delete", networkNamespace])
     }
 
     /// Runs `body` with a started daemon and a client, tearing everything down after.

@@ -44,10 +44,10 @@ import Testing
             }
             // A Create field Podlink does not support is named, not ignored.
             do {
-                _ = try await client.api.createContainer(create: IoPodman.Create(args: ["busybox", "true"], publish: ["8080:80"]))
-                Issue.record("publish must be refused")
+                _ = try await client.api.createContainer(create: IoPodman.Create(args: ["busybox", "true"], pod: "nopod"))
+                Issue.record("pod must be refused")
             } catch let error as IoPodman.ErrorOccurred {
-                #expect(error.reason.contains("create.publish"))
+                #expect(error.reason.contains("create.pod"))
             }
             // The daemon is still fine after all of that.
             #expect(try await client.api.getVersion().remoteApiVersion == 1)
@@ -209,15 +209,7 @@ import Testing
             let state = try await inspectState(again, sleeper)
             await again.close()
             await daemon.stop()
-            kill(Int32(state["ConmonPid"] as? Int ?? 0), SIGKILL)
-            kill(Int32(state["Pid"] as? Int ?? 0), SIGKILL)
-            try await Task.sleep(for: .milliseconds(200))
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            for line in mounts.split(separator: "\n") where line.contains(daemon.root) {
-                let fields = line.split(separator: " ")
-                if fields.count > 4 { umount2(String(fields[4]), Int32(MNT_DETACH)) }
-            }
-            try? FileManager.default.removeItem(atPath: daemon.tmpDir)
+            try await daemon.simulateReboot(killing: [state["ConmonPid"], state["Pid"]].compactMap { $0 as? Int })
             try await daemon.start()
             let afterReboot = try await daemon.client()
             let statuses = Dictionary(uniqueKeysWithValues: try await afterReboot.containers().map { ($0.id, $0.status) })

@@ -71,7 +71,7 @@ struct FaultTests {
                 #expect(try await client.containers().isEmpty)
                 await client.close()
             }
-            let leftovers = daemon.leftovers(of: ids)
+            let leftovers = await daemon.leftovers(of: ids)
             #expect(leftovers.isEmpty, "\(leftovers)")
         }
     }
@@ -88,7 +88,7 @@ struct FaultTests {
             let stopped = try await inspectState(client, id)
             #expect(stopped["Status"] as? String == "exited")
             try await client.remove(id)
-            let leftovers = daemon.leftovers(of: [id])
+            let leftovers = await daemon.leftovers(of: [id])
             #expect(leftovers.isEmpty, "\(leftovers)")
         }
     }
@@ -111,7 +111,7 @@ struct FaultTests {
             for try await line in client.logs(id) { lines.append(line.msg) }
             #expect(lines == ["up"], "the logs survive the process")
             try await client.remove(id)
-            let leftovers = daemon.leftovers(of: [id])
+            let leftovers = await daemon.leftovers(of: [id])
             #expect(leftovers.isEmpty, "\(leftovers)")
         }
     }
@@ -171,6 +171,7 @@ struct FaultTests {
         await daemon.stop()
         #expect(umount2(storage, 0) == 0, "nothing holds the small file system: errno \(errno)")
         try? FileManager.default.removeItem(atPath: daemon.root)
+        await daemon.deleteNetworkNamespace()
     }
 
     @Test func clientsThatHangUpMidStreamFreeEverything() async throws {

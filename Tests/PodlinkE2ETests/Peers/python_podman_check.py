@@ -69,13 +69,11 @@ try:
             "CMD /bin/sh -c 'echo shipped $GREETING'", "ENV GREETING=from-image", "LABEL vendor=podlink"], False)["image"]
     shipped = client.images.get(shipped_id)
     expect(shipped.inspect().labels == {"vendor": "podlink"}, f"labels {shipped.inspect().labels}")
-    try:
-        defaulted = shipped.create()
-        expect(os.environ.get("BRIDGE_BUILT") == "1", "network bridge was accepted before networking exists")
-    except podman.ErrorOccurred as error:
-        expect("network" in error.reason and "bridge" in error.reason, f"reason {error.reason}")
-        defaulted = shipped.create(network="none")
+    defaulted = shipped.create()
     defaulted.start()
+    with client._client() as raw:
+        settings = json.loads(raw.InspectContainer(defaulted.id)["container"])["NetworkSettings"]
+    expect(settings["IPAddress"].startswith("10.88.") and settings["Gateway"] == "10.88.0.1", f"on the default bridge: {settings}")
     expect(defaulted.wait() == 0, "the image's Cmd ran")
     expect(list(defaulted.logs()) == ["shipped from-image"], f"bare env names take the image's values: {list(defaulted.logs())}")
     defaulted.remove()
