@@ -179,6 +179,30 @@ struct NetworkConfigTests {
         } throws: { "\($0)".contains("CNI plugin \"absent\"") && "\($0)".contains("containernetworking-plugins") }
     }
 
+    @Test func portmapAndTuningAreNotAskedWhenTheContainerWantsNothingOfThem() async throws {
+        let scratch = ScratchDirectories()
+        defer { scratch.remove() }
+        let plugins = scratch.root + "/plugins"
+        for type in ["bridge", "portmap", "tuning"] { try Self.scriptedPlugin(in: plugins, type: type, answer: #"{"cniVersion":"0.4.0"}"#) }
+        let network = CNINetwork(
+            name: "podman", cniVersion: "0.4.0",
+            plugins: [["type": "bridge"], ["type": "portmap", "capabilities": ["portMappings": true]], ["type": "tuning"]], file: "")
+        let executor = CNIExecutor(pluginDirectories: [plugins])
+        var attachment = CNIExecutor.Attachment(network: "podman", interface: "eth0", containerID: "abc", containerName: "web")
+        let result = try await executor.add(network, attachment, netns: "/run/netns/x")
+        _ = await executor.delete(network, attachment, netns: "", result: result)
+        let ran = Set((try FileManager.default.contentsOfDirectory(atPath: plugins)).filter { $0.hasSuffix(".stdin") })
+        #expect(ran == ["bridge.ADD.stdin", "bridge.DEL.stdin"])
+
+        attachment.portMappings = [PortMapping(hostPort: 8080, containerPort: 80)]
+        attachment.staticMAC = "92:d0:c6:0a:29:33"
+        _ = try await executor.add(network, attachment, netns: "/run/netns/x")
+        for type in ["portmap", "tuning"] { #expect(FileManager.default.fileExists(atPath: "\(plugins)/\(type).ADD.stdin")) }
+        // A tuning plugin with settings of its own is always asked.
+        #expect(!CNIExecutor.hasNothingToDo(["type": "tuning", "sysctl": ["net.core.somaxconn": "500"]], for: CNIExecutor.Attachment(
+            network: "podman", interface: "eth0", containerID: "abc", containerName: "web")))
+    }
+
     // MARK: - After a reboot
 
     @Test func staleMasqueradeRulesOfOneContainerAndTheirChainGo() throws {

@@ -30,7 +30,7 @@ struct CNIExecutor: Sendable {
         progress: (JSONAny) throws(LibpodError) -> Void = { _ in }
     ) async throws(LibpodError) -> JSONAny {
         var previous: JSONAny?
-        for (index, plugin) in network.plugins.enumerated() {
+        for (index, plugin) in network.plugins.enumerated() where !Self.hasNothingToDo(plugin, for: attachment) {
             do throws(LibpodError) {
                 let result = try await run("ADD", plugin, network: network, attachment: attachment, netns: netns, previous: previous)
                 previous = result
@@ -49,7 +49,7 @@ struct CNIExecutor: Sendable {
     /// failures are returned, described.
     func delete(_ network: CNINetwork, _ attachment: Attachment, netns: String, result: JSONAny?) async -> [String] {
         var failures: [String] = []
-        for plugin in network.plugins.reversed() {
+        for plugin in network.plugins.reversed() where !Self.hasNothingToDo(plugin, for: attachment) {
             do throws(LibpodError) {
                 _ = try await run("DEL", plugin, network: network, attachment: attachment, netns: netns, previous: result)
             } catch {
@@ -59,9 +59,23 @@ struct CNIExecutor: Sendable {
         return failures
     }
 
+    /// Two plugins of podman's default chain pass the result on untouched unless the
+    /// container asks them for something: portmap without published ports, tuning
+    /// without a setting (its configuration is its type alone) or a MAC address. Each
+    /// run is a process (and portmap's DEL runs iptables looking for rules it never
+    /// made), a fifth of what connecting costs, so they are not asked; what ADD skips,
+    /// DEL skips too, since it is decided by the same configuration and attachment.
+    static func hasNothingToDo(_ plugin: [String: JSONAny], for attachment: Attachment) -> Bool {
+        switch plugin["type"]?.stringValue {
+        case "portmap": return attachment.portMappings.isEmpty
+        case "tuning": return attachment.staticMAC == nil && Set(plugin.keys).isSubset(of: ["type", "capabilities", "name", "cniVersion"])
+        default: return false
+        }
+    }
+
     /// CHECK: the chain in order against the result ADD returned.
     func check(_ network: CNINetwork, _ attachment: Attachment, netns: String, result: JSONAny) async throws(LibpodError) {
-        for plugin in network.plugins {
+        for plugin in network.plugins where !Self.hasNothingToDo(plugin, for: attachment) {
             _ = try await run("CHECK", plugin, network: network, attachment: attachment, netns: netns, previous: result)
         }
     }
