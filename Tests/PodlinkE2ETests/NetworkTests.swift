@@ -210,6 +210,33 @@ struct NetworkTests {
         }
     }
 
+    @Test func severalNetworksAStaticMACAndEveryExposedPort() async throws {
+        try await Daemon.with { daemon, client in
+            _ = try await client.createNetwork(IoPodlink.NetworkCreate(name: "second", subnet: "10.66.0.0/24", disableDNS: true))
+            var options = PodmanClient.CreateOptions()
+            options.network = "podman,second"
+            let both = try await Self.runToEnd(client, ["/bin/ip", "-o", "-4", "addr"], options: options)
+            #expect(both.code == 0 && both.output.contains("eth0") && both.output.contains("10.88."), "\(both)")
+            #expect(both.output.contains("eth1") && both.output.contains("inet 10.66.0."), "\(both)")
+
+            options = PodmanClient.CreateOptions()
+            options.macAddress = "92:d0:c6:0a:29:33"
+            let mac = try await Self.runToEnd(client, ["/bin/cat", "/sys/class/net/eth0/address"], options: options)
+            #expect(mac.output == "92:d0:c6:0a:29:33\n", "\(mac)")
+
+            // -P: the image's EXPOSE on a free host port.
+            _ = try await client.importImage(tarball: daemon.tarball, reference: "localhost/exposing:latest", changes: ["EXPOSE 80"])
+            options = PodmanClient.CreateOptions()
+            options.publishAll = true
+            let web = try await client.create(image: "localhost/exposing", command: Self.webServer("exposed"), options: options)
+            try await client.start(web)
+            let ports = try await client.ports(web)
+            let hostPort = try #require(ports.first { $0.containerPort == "80" }?.hostPort)
+            #expect(Int(hostPort) ?? 0 > 0)
+            #expect(try await Self.fetch("http://127.0.0.1:\(hostPort)/", in: daemon) == "exposed\n")
+        }
+    }
+
     @Test func containerModeSharesTheOthersInterfaces() async throws {
         try await Daemon.with { daemon, client in
             let owner = try await client.create(image: "busybox", command: ["/bin/sleep", "1000"])

@@ -61,7 +61,9 @@ extension Runtime {
     /// (written as podman's when cni_config_dir has none of that name).
     func networks(of config: ContainerConfig) throws(LibpodError) -> [CNINetwork] {
         guard case .bridge(let names) = config.network else { return [] }
-        if names.isEmpty { return [try cniConfigDirectory.ensureDefault(named: self.config.cniDefaultNetwork)] }
+        let defaultName = self.config.cniDefaultNetwork
+        if names.isEmpty || names.contains(defaultName) { _ = try cniConfigDirectory.ensureDefault(named: defaultName) }
+        if names.isEmpty { return [try cniConfigDirectory.network(defaultName)] }
         return try names.map { name throws(LibpodError) in try cniConfigDirectory.network(name) }
     }
 
@@ -207,6 +209,8 @@ extension Runtime {
     public func createNetwork(_ request: CNINetworkRequest) throws(LibpodError) -> CNINetwork {
         try checkValid()
         let dnsname = cniExecutor.pluginPath("dnsname") != nil && ExecutableDiscovery.search("dnsmasq") != nil
+        // The default network's subnet is taken first, so that no new network overlaps it.
+        _ = try cniConfigDirectory.ensureDefault(named: config.cniDefaultNetwork)
         return try cniConfigDirectory.create(request, dnsnameAvailable: dnsname)
     }
 
