@@ -134,10 +134,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // podman 1.x's frames on an upgraded Attach or ExecContainer connection: shared by
+        // the server and the SDK.
+        .target(name: "PodmanStreams", path: "Sources/PodmanStreams", swiftSettings: strict),
         // io.podman on Libpod: the daemon's service, a library so tests can serve it in-process.
         .target(
             name: "PodlinkServer",
-            dependencies: ["Libpod", "Varlink", "PodlinkInterfaces"],
+            dependencies: ["Libpod", "Varlink", "PodlinkInterfaces", "PodmanStreams"],
             path: "Server/PodlinkServer",
             swiftSettings: strict
         ),
@@ -155,7 +158,7 @@ let package = Package(
         // The Swift SDK: the generated io.podman client plus a thin idiomatic layer.
         .target(
             name: "PodmanClient",
-            dependencies: ["Varlink", "VarlinkNIO", "PodlinkInterfaces"],
+            dependencies: ["Varlink", "VarlinkNIO", "PodlinkInterfaces", "PodmanStreams"],
             path: "Client/PodmanClient",
             swiftSettings: strict
         ),
@@ -217,7 +220,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // The io.podman mapping in process: Create's fields, podman's formats. No root.
-        .testTarget(name: "PodlinkServerTests", dependencies: ["PodlinkServer", "Libpod", "PodlinkInterfaces"], swiftSettings: strict),
+        .testTarget(name: "PodlinkServerTests", dependencies: ["PodlinkServer", "Libpod", "PodlinkInterfaces", "PodmanStreams"], swiftSettings: strict),
         .testTarget(
             name: "VarlinkNIOTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import PodlinkInterfaces
 import Varlink
 import VarlinkNIO
@@ -19,6 +20,8 @@ public struct PodmanClient: Sendable {
     /// Podlink's methods beyond io.podman (networks), from interfaces/io.podlink.varlink.
     public let podlink: IoPodlink.Client
     private let connection: VarlinkConnection
+    /// Where the daemon is: upgraded calls (files, exec, attach) take a connection of their own.
+    public let address: VarlinkAddress
 
     /// The socket podlinkd listens on by default: `/run/podlink/io.podman` as root,
     /// `$XDG_RUNTIME_DIR/podlink/io.podman` otherwise.
@@ -31,12 +34,14 @@ public struct PodmanClient: Sendable {
     /// Connects to `address`, else `$PODLINK_ADDRESS`, else the default socket.
     public static func connect(to address: String? = nil) async throws -> PodmanClient {
         let text = address ?? ProcessInfo.processInfo.environment["PODLINK_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultAddress
-        let connection = try await VarlinkConnection.connect(to: try VarlinkAddress(text))
-        return PodmanClient(connection: connection)
+        let address = try VarlinkAddress(text)
+        let connection = try await VarlinkConnection.connect(to: address)
+        return PodmanClient(connection: connection, address: address)
     }
 
-    private init(connection: VarlinkConnection) {
+    private init(connection: VarlinkConnection, address: VarlinkAddress) {
         self.connection = connection
+        self.address = address
         self.api = IoPodman.Client(transport: connection)
         self.podlink = IoPodlink.Client(transport: connection)
     }
@@ -283,6 +288,82 @@ public struct PodmanClient: Sendable {
 
     public func images() async throws -> [IoPodman.Image] { try await api.listImages().images }
 
+    // MARK: - Files
+
+    /// Runs `body` with a client on a connection of its own, closed afterwards: an
+    /// upgraded call ends its connection.
+    func withOwnConnection<T: Sendable>(_ body: (IoPodman.Client) async throws -> T) async throws -> T {
+        let own = try await VarlinkConnection.connect(to: address)
+        do {
+            let result = try await body(IoPodman.Client(transport: own))
+            await own.close()
+            return result
+        } catch {
+            await own.close()
+            throw error
+        }
+    }
+
+    /// Sends the local file at `path` to the daemon (SendFile); returns the path the daemon
+    /// keeps it at until a call uses it (`importImage(tarball:...delete:)`, `loadImage`).
+    public func sendFile(_ path: String) async throws -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw PodmanClientError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw PodmanClientError("\(path) is not a regular file") }
+        let length = Int(info.st_size)
+        let file = LocalFile(descriptor: descriptor)
+        return try await withOwnConnection { client in
+            try await client.varlink.upgrade(IoPodman.Methods.SendFile.self, .init(type: "", length: length)) { _, raw in
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                var sent = 0
+                while sent < length {
+                    let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, min($0.count, length - sent)) }
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { throw PodmanClientError("\(path) ended after \(sent) of \(length) bytes") }
+                    try await raw.write(buffer[..<count])
+                    sent += count
+                }
+                // The daemon answers with the file's path and a colon.
+                var answer: [UInt8] = []
+                for try await chunk in raw.inbound {
+                    answer += chunk
+                    if answer.last == UInt8(ascii: ":") { break }
+                }
+                guard answer.last == UInt8(ascii: ":") else { throw PodmanClientError("the daemon closed the connection before it took the file") }
+                return String(decoding: answer.dropLast(), as: UTF8.self)
+            }
+        }
+    }
+
+    /// Fetches a file the daemon prepared (ImageSave, ExportContainer) into `localPath`
+    /// (ReceiveFile); the daemon deletes its copy.
+    public func receiveFile(_ remotePath: String, to localPath: String) async throws {
+        let descriptor = open(localPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw PodmanClientError("cannot create \(localPath): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(descriptor) }
+        let file = LocalFile(descriptor: descriptor)
+        try await withOwnConnection { client in
+            try await client.varlink.upgrade(IoPodman.Methods.ReceiveFile.self, .init(path: remotePath, delete: true)) { reply, raw in
+                var received = 0
+                for try await chunk in raw.inbound {
+                    try file.writeAll(chunk, path: localPath)
+                    received += chunk.count
+                    if received >= reply.len { break }
+                }
+                guard received == reply.len else { throw PodmanClientError("received \(received) of \(reply.len) bytes of \(remotePath)") }
+            }
+        }
+    }
+
+    /// Imports a rootfs tarball on this machine as `reference`: it is sent to the daemon
+    /// first (which deletes its copy once imported). Returns the image ID.
+    public func importImage(localTarball path: String, reference: String, changes: [String] = []) async throws -> String {
+        let remote = try await sendFile(path)
+        return try await api.importImage(source: remote, reference: reference, message: "", changes: changes, delete: true).image
+    }
+
     /// Imports a rootfs tarball (a path on the daemon's machine) as `reference`; returns the image ID.
     public func importImage(tarball: String, reference: String, changes: [String] = []) async throws -> String {
         try await api.importImage(source: tarball, reference: reference, message: "", changes: changes, delete: false).image
@@ -309,4 +390,27 @@ public struct PodmanClient: Sendable {
 
     /// Removes every container and image; the daemon goes on serving.
     public func reset() async throws { _ = try await api.reset() }
+}
+
+/// A failure on the client's side of a call (a local file, a stream that ended early).
+public struct PodmanClientError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A local file's descriptor, used by one task at a time.
+struct LocalFile: Sendable {
+    let descriptor: Int32
+
+    func writeAll(_ bytes: [UInt8], path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw PodmanClientError("writing \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
 }

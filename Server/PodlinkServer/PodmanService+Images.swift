@@ -65,6 +65,8 @@ extension PodmanService {
             throw invalid(error.description)
         }
         return try await mapping {
+            // A sent file goes whatever happens: its client will not send it again.
+            defer { if parameters.delete && runtime.transfers.holds(parameters.source) { unlink(parameters.source) } }
             let image = try await runtime.images.importRootfs(
                 tarball: parameters.source, reference: parameters.reference, config: overrides, message: parameters.message)
             runtime.record(Event(type: .image, status: "import", id: image.id, name: parameters.reference))
@@ -76,6 +78,7 @@ extension PodmanService {
     /// Parameters bound by name (podman 1.x swapped `name` and `inputFile`).
     public func loadImage(_ parameters: IoPodman.Methods.LoadImage.Parameters, call: VarlinkCall<IoPodman.Methods.LoadImage.Reply>) async throws -> IoPodman.Methods.LoadImage.Reply {
         try await mapping {
+            defer { if parameters.deleteFile && runtime.transfers.holds(parameters.inputFile) { unlink(parameters.inputFile) } }
             var images = try await runtime.images.load(path: parameters.inputFile)
             if !parameters.name.isEmpty, let first = images.first {
                 images[0] = try await runtime.images.tag(first.id, as: parameters.name)

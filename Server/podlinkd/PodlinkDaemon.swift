@@ -125,8 +125,14 @@ struct PodlinkDaemon: AsyncParsableCommand {
         // Exited containers are cleaned up (--rm ones removed, restart policies applied)
         // even when nobody asks, and due healthchecks run.
         let reaper = Task {
+            var lastSweep = ContinuousClock.now
             while !Task.isCancelled {
                 await runtime.reapExitedContainers()
+                // Files sent for a call that never came (the client went away).
+                if ContinuousClock.now - lastSweep > .seconds(60) {
+                    runtime.transfers.sweep()
+                    lastSweep = .now
+                }
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }

@@ -31,7 +31,19 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         case varlink
         /// Upgraded: bytes pass through to the raw connection's handlers.
         case raw
+        /// A bounded upgrade: the next bytes, up to a count, go to the call; then varlink.
+        case receiving
     }
+
+    typealias ReceivedBytes = NIOThrowingAsyncSequenceProducer<
+        ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, ReceivingDelegate
+    >
+    /// The bounded upgrade in progress: how many bytes the call still gets, and where they go.
+    private var receiving: (remaining: Int, source: ReceivedBytes.Source)?
+    /// The call's consumer has enough buffered: reads wait until it asks for more.
+    private var receivingHeld = false
+    /// Set once a call made a bounded upgrade: its return value is not a reply.
+    private var dropFinalReply = false
 
     private let service: VarlinkService
     private let logger: Logger
@@ -115,6 +127,8 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         switch mode {
         case .raw:
             context.fireChannelRead(data)
+        case .receiving:
+            deliverReceived(unwrapInboundIn(data))
         case .varlink:
             if let idleSince, let busyPolling {
                 clientIsPrompt = ContinuousClock.now - idleSince <= busyPolling.promptness
@@ -133,6 +147,9 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
             // it sent, then close.
             inputClosed = true
             processCalls(context)
+        case ChannelEvent.inputClosed where mode == .receiving:
+            inputClosed = true
+            endReceiving(failure: VarlinkConnectionClosed())
         case is VarlinkServerStopping:
             stopping = true
             if mode == .raw { return }
@@ -150,6 +167,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // A peer that hangs up must not leave its call running.
+        endReceiving(failure: VarlinkConnectionClosed())
         current?.task.cancel()
         resumeWriters()
         context.fireChannelInactive()
@@ -168,6 +186,10 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if mode == .varlink && busy && framer.bufferedBytes >= Self.readHoldThreshold {
+            readHeld = true
+            return
+        }
+        if mode == .receiving && receivingHeld {
             readHeld = true
             return
         }
@@ -291,6 +313,14 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     private func callFinished() {
         busy = false
         current = nil
+        dropFinalReply = false
+        if mode == .receiving {
+            // The call ended before the client's bytes did: what follows them cannot be
+            // told from them any more.
+            endReceiving(failure: VarlinkConnectionClosed())
+            context?.close(promise: nil)
+            return
+        }
         if let context { processCalls(context) }
     }
 
@@ -298,12 +328,28 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     /// Writes one reply. Returns a future that completes when the connection can take
     /// more, or nil when it already can.
-    fileprivate func writeReply(_ message: [UInt8], flushNow: Bool) -> EventLoopFuture<Void>? {
-        guard mode == .varlink, let context, context.channel.isActive else {
+    fileprivate func writeReply(_ message: [UInt8], flushNow: Bool, isError: Bool = false) -> EventLoopFuture<Void>? {
+        if dropFinalReply && isError {
+            // A call that failed after a bounded upgrade has no way left to say so but
+            // to hang up: its client waits for raw bytes, not a varlink reply.
+            context?.close(promise: nil)
+            return nil
+        }
+        guard mode == .varlink, !dropFinalReply, let context, context.channel.isActive else {
             // Gone, or upgraded: the reply has nowhere to go. A method's return value
             // after an upgrade ends here, by design.
             return nil
         }
+        return write(message, flushNow: flushNow, in: context)
+    }
+
+    /// Writes bytes as they are, for a call in a bounded upgrade (no NUL, no JSON).
+    fileprivate func writeRaw(_ bytes: [UInt8]) -> EventLoopFuture<Void>? {
+        guard mode != .raw, dropFinalReply, let context, context.channel.isActive else { return nil }
+        return write(bytes, flushNow: true, in: context)
+    }
+
+    private func write(_ message: [UInt8], flushNow: Bool, in context: ChannelHandlerContext) -> EventLoopFuture<Void>? {
         var buffer = context.channel.allocator.buffer(capacity: message.count)
         buffer.writeBytes(message)
         context.write(wrapOutboundOut(buffer), promise: nil)
@@ -332,6 +378,62 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         let waiters = writabilityWaiters
         writabilityWaiters.removeAll()
         for waiter in waiters { waiter.succeed() }
+    }
+
+    // MARK: Bounded upgrades (called by ConnectionSink, on the event loop)
+
+    /// Confirms a bounded upgrade: the next `byteCount` bytes go to the returned
+    /// sequence, with back-pressure (reading stops while the call is behind), and then
+    /// the connection is varlink again.
+    fileprivate func beginReceiving(confirming message: [UInt8], byteCount: Int) throws -> ReceivedBytes {
+        guard mode == .varlink, let context, context.channel.isActive else { throw VarlinkConnectionClosed() }
+        var buffer = context.channel.allocator.buffer(capacity: message.count)
+        buffer.writeBytes(message)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        unflushed = false
+        dropFinalReply = true
+        let produced = ReceivedBytes.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
+            delegate: ReceivingDelegate(handler: NIOLoopBound(self, eventLoop: context.eventLoop)))
+        mode = .receiving
+        receiving = (byteCount, produced.source)
+        if let remaining = framer.takeRemaining() {
+            deliverReceived(remaining)
+        } else if byteCount == 0 {
+            deliverReceived(context.channel.allocator.buffer(capacity: 0))
+        }
+        if mode == .receiving && inputClosed { endReceiving(failure: VarlinkConnectionClosed()) }
+        return produced.sequence
+    }
+
+    private func deliverReceived(_ bytes: ByteBuffer) {
+        guard let state = receiving else { return }
+        var bytes = bytes
+        let count = min(state.remaining, bytes.readableBytes)
+        receiving!.remaining -= count
+        if count > 0, case .stopProducing = state.source.yield(bytes.readSlice(length: count)!) { receivingHeld = true }
+        guard receiving!.remaining == 0 else { return }
+        state.source.finish()
+        receiving = nil
+        receivingHeld = false
+        mode = .varlink
+        // What follows is the client's next call; it waits until this one has finished.
+        if bytes.readableBytes > 0 { framer.append(bytes) }
+    }
+
+    /// The call's consumer wants more.
+    fileprivate func resumeReceiving() {
+        receivingHeld = false
+        if readHeld, let context {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private func endReceiving(failure: any Error) {
+        guard let state = receiving else { return }
+        state.source.finish(failure)
+        receiving = nil
     }
 
     /// Confirms an upgrade and turns the connection into a raw byte stream: handlers
@@ -375,16 +477,16 @@ private struct ConnectionSink: VarlinkReplySink {
     }
 
     func sendError(name: String, parameters: some VarlinkEncodable) async throws {
-        try await write(VarlinkReplyEncoder.message(errorName: name, parameters: parameters), flushNow: false)
+        try await write(VarlinkReplyEncoder.message(errorName: name, parameters: parameters), flushNow: false, isError: true)
     }
 
-    private func write(_ message: [UInt8], flushNow: Bool) async throws {
+    private func write(_ message: [UInt8], flushNow: Bool, isError: Bool = false) async throws {
         if eventLoop.inEventLoop {
-            if let writable = handler.value.writeReply(message, flushNow: flushNow) { try await writable.get() }
+            if let writable = handler.value.writeReply(message, flushNow: flushNow, isError: isError) { try await writable.get() }
         } else {
             let handler = self.handler
             try await eventLoop.flatSubmit {
-                handler.value.writeReply(message, flushNow: flushNow) ?? handler.eventLoop.makeSucceededVoidFuture()
+                handler.value.writeReply(message, flushNow: flushNow, isError: isError) ?? handler.eventLoop.makeSucceededVoidFuture()
             }.get()
         }
         try Task.checkCancellation()
@@ -398,6 +500,54 @@ private struct ConnectionSink: VarlinkReplySink {
         let handler = self.handler
         let raw = try await eventLoop.submit { try handler.value.upgrade(confirming: message) }.get()
         return try await raw.withRawConnection(body)
+    }
+
+    func upgrade<Result: Sendable>(
+        confirming parameters: some VarlinkEncodable,
+        receivingBytes byteCount: Int,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        let message = try VarlinkReplyEncoder.message(parameters: parameters, continues: false)
+        let handler = self.handler
+        let eventLoop = self.eventLoop
+        let received = try await eventLoop.submit { try handler.value.beginReceiving(confirming: message, byteCount: byteCount) }.get()
+        let connection = VarlinkRawConnection(
+            inbound: VarlinkRawInbound {
+                let iterator = ReceivedIterator(received.makeAsyncIterator())
+                return { try await iterator.next() }
+            },
+            write: { bytes in
+                let writable = try await eventLoop.submit { handler.value.writeRaw(bytes) }.get()
+                try await writable?.get()
+            },
+            finish: {})
+        return try await body(connection)
+    }
+}
+
+/// Asks the connection for more of a bounded upgrade's bytes, on its event loop.
+struct ReceivingDelegate: NIOAsyncSequenceProducerDelegate {
+    let handler: NIOLoopBound<VarlinkServerConnectionHandler>
+
+    func produceMore() {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.resumeReceiving() }
+    }
+
+    func didTerminate() {}
+}
+
+/// The producer's iterator behind a reference, so that the raw connection's reader
+/// closure (which must be Sendable) can advance it; one reader uses it at a time.
+private final class ReceivedIterator: @unchecked Sendable {
+    private var iterator: VarlinkServerConnectionHandler.ReceivedBytes.AsyncIterator
+
+    init(_ iterator: VarlinkServerConnectionHandler.ReceivedBytes.AsyncIterator) {
+        self.iterator = iterator
+    }
+
+    func next() async throws -> [UInt8]? {
+        try await iterator.next().map { Array($0.readableBytesView) }
     }
 }
 

@@ -331,6 +331,72 @@ struct ServerConformanceTests {
         }
     }
 
+    // MARK: bounded upgrade (podman's SendFile)
+
+    @Test func aBoundedUpgradeTakesItsBytesAndIsVarlinkAgain() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            // The call, its bytes (NULs and what looks like a call among them) and the next
+            // call, in one write.
+            let bytes: [UInt8] = Array(#"{"method":"org.podlink.test.Ping"}"#.utf8) + [0, 200, 7]
+            client.send(
+                Array(#"{"method":"org.podlink.test.Absorb","parameters":{"length":\#(bytes.count)},"upgrade":true}"#.utf8) + [0] + bytes
+                    + Array(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"after"}}"#.utf8) + [0])
+            #expect(try await client.receiveReply() == ["parameters": ["length": .int(bytes.count)]])
+            #expect(await client.receive(through: UInt8(ascii: ":")) == Array("\(bytes.reduce(0) { $0 + Int($1) }):".utf8))
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "after"]], "no reply of Absorb's own, then varlink")
+        }
+    }
+
+    @Test func aBoundedUpgradeHoldsBackAClientFasterThanTheMethod() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            let length = 16 << 20
+            client.call(#"{"method":"org.podlink.test.Absorb","parameters":{"length":\#(length)},"upgrade":true}"#)
+            _ = try await client.receiveReply()
+            let chunk = [UInt8](repeating: 3, count: 1 << 20)
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                Thread {
+                    for _ in 0..<16 { client.send(chunk) }
+                    done.resume()
+                }.start()
+            }
+            #expect(await client.receive(through: UInt8(ascii: ":")) == Array("\(3 * length):".utf8))
+            client.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"after"}}"#)
+            #expect(try await client.receiveReply() == ["parameters": ["pong": "after"]])
+        }
+    }
+
+    @Test func aClientThatHangsUpInABoundedUpgradeEndsTheCall() async throws {
+        let (service, implementation) = TestService.makeService()
+        try await withServer(service) { address, _ in
+            let before = implementation.counters.cancelled.load(ordering: .relaxed)
+            do {
+                let client = try RawClient(path: path(address))
+                client.call(#"{"method":"org.podlink.test.Absorb","parameters":{"length":1000},"upgrade":true}"#)
+                _ = try await client.receiveReply()
+                client.send([UInt8](repeating: 1, count: 10))
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while implementation.counters.cancelled.load(ordering: .relaxed) == before, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(implementation.counters.cancelled.load(ordering: .relaxed) == before + 1, "the method saw the hang-up")
+            let other = try RawClient(path: path(address))
+            other.call(#"{"method":"org.podlink.test.Ping","parameters":{"ping":"alive"}}"#)
+            #expect(try await other.receiveReply() == ["parameters": ["pong": "alive"]])
+        }
+    }
+
+    @Test func aBoundedUpgradeThatFailsHangsUp() async throws {
+        try await withServer(service) { address, _ in
+            let client = try RawClient(path: path(address))
+            client.call(#"{"method":"org.podlink.test.Absorb","parameters":{"length":-1},"upgrade":true}"#)
+            _ = try await client.receiveReply()
+            #expect(await client.receive() == .closed, "its client waits for raw bytes: an error reply would be misread")
+        }
+    }
+
     // MARK: Transport
 
     @Test func aStaleSocketFileIsReplaced() async throws {

@@ -59,6 +59,29 @@ struct TestService: OrgPodlinkTest.ServiceProtocol {
         return reply
     }
 
+    func absorb(_ parameters: TestAPI.Methods.Absorb.Parameters, call: VarlinkCall<TestAPI.Methods.Absorb.Reply>)
+        async throws -> TestAPI.Methods.Absorb.Reply
+    {
+        let reply = TestAPI.Methods.Absorb.Reply(length: parameters.length)
+        let counters = self.counters
+        try await call.upgrade(confirming: reply, receivingBytes: max(0, parameters.length)) { raw in
+            guard parameters.length >= 0 else { throw TestAPI.Failed(reason: "negative length") }
+            var sum = 0
+            do {
+                for try await chunk in raw.inbound {
+                    for byte in chunk { sum += Int(byte) }
+                    // A slow reader: the transport must hold the client back, not buffer.
+                    if parameters.length > 1 << 20 { try await Task.sleep(for: .microseconds(50)) }
+                }
+            } catch {
+                counters.cancelled.add(1, ordering: .relaxed)
+                throw error
+            }
+            try await raw.write(Array("\(sum):".utf8))
+        }
+        return reply
+    }
+
     func stats(_ parameters: TestAPI.Methods.Stats.Parameters, call: VarlinkCall<TestAPI.Methods.Stats.Reply>)
         async throws -> TestAPI.Methods.Stats.Reply
     {

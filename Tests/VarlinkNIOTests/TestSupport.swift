@@ -154,6 +154,26 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// The bytes up to and including the first `terminator`, for a raw answer that is
+    /// followed by varlink again (as a bounded upgrade's).
+    func receive(through terminator: UInt8) async -> [UInt8]? {
+        await withCheckedContinuation { continuation in
+            Thread {
+                while true {
+                    if let end = self.buffer.firstIndex(of: terminator) {
+                        let answer = Array(self.buffer[...end])
+                        self.buffer.removeSubrange(...end)
+                        return continuation.resume(returning: answer)
+                    }
+                    var chunk = [UInt8](repeating: 0, count: 65536)
+                    let count = chunk.withUnsafeMutableBytes { recv(self.descriptor, $0.baseAddress, $0.count, 0) }
+                    if count <= 0 { return continuation.resume(returning: nil) }
+                    self.buffer += chunk[..<count]
+                }
+            }.start()
+        }
+    }
+
     /// Shuts down the sending side: the server reads end-of-file.
     func shutdownWrite() {
         shutdown(descriptor, Int32(SHUT_WR))

@@ -131,6 +131,7 @@ enum ConfigKeys {
         choice("state_type") { $0.stateType = $1 },
         choice("storage_driver") { $0.storageDriver = $1 },
         string("storage_root") { $0.storageRoot = $1 },
+        integer("max_transfer_size") { $0.maxTransferSize = $1 },
     ]
 
     static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

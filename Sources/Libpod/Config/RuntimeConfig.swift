@@ -58,6 +58,8 @@ public struct RuntimeConfig: Sendable, Equatable {
     public var infraCommand = "/pause"
     public var enablePortReservation = true
     public var enableLabeling = true
+    /// The largest file a remote client may send (SendFile), in bytes.
+    public var maxTransferSize: Int64 = 32 << 30
 
     public var stateType = StateStoreKind.sqlite
     public var storageDriver = StorageDriverKind.overlay

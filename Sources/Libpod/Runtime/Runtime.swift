@@ -27,6 +27,10 @@ public final class Runtime: Sendable {
     let hooks: OCIHooks
     let defaultMounts: [BindMount]
     let networkTeardowns = NetworkTeardowns()
+    /// Files sent by clients and prepared for them (SendFile, ReceiveFile).
+    public var transfers: TransferArea {
+        TransferArea(directory: config.staticDir + "/transfers", sizeLimit: config.maxTransferSize)
+    }
     /// Where failures that must not fail the operation around them are reported (a
     /// cleanup step, an event that could not be recorded).
     public let logger: Logger
@@ -111,6 +115,7 @@ public final class Runtime: Sendable {
             } else {
                 await runtime.releaseNetworksLeftBehind()
             }
+            runtime.transfers.sweep()
             return runtime
         } catch {
             exitWatcher?.stop()

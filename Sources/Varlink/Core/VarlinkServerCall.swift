@@ -12,11 +12,28 @@ public protocol VarlinkReplySink: Sendable {
         confirming parameters: some VarlinkEncodable,
         _ body: @Sendable (VarlinkRawConnection) async throws -> Result
     ) async throws -> Result
+    /// Sends the reply that confirms an upgrade, lets exactly `byteCount` raw bytes of the
+    /// client through to `body` (which may write raw bytes back), and is varlink again
+    /// once `body` returns, with whatever the client sent after those bytes as its next
+    /// call. Not in UAPI.20: podman 1.x's SendFile works this way, and its clients rely on it.
+    func upgrade<Result: Sendable>(
+        confirming parameters: some VarlinkEncodable,
+        receivingBytes byteCount: Int,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result
 }
 
 extension VarlinkReplySink {
     public func upgrade<Result: Sendable>(
         confirming parameters: some VarlinkEncodable,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        throw VarlinkUpgradeUnsupported(transport: "\(Self.self)")
+    }
+
+    public func upgrade<Result: Sendable>(
+        confirming parameters: some VarlinkEncodable,
+        receivingBytes byteCount: Int,
         _ body: @Sendable (VarlinkRawConnection) async throws -> Result
     ) async throws -> Result {
         throw VarlinkUpgradeUnsupported(transport: "\(Self.self)")
@@ -76,6 +93,18 @@ public struct VarlinkCall<Reply: VarlinkEncodable>: Sendable {
     ) async throws -> Result {
         try requireUpgrade()
         return try await sink.upgrade(confirming: reply, body)
+    }
+
+    /// A bounded upgrade (see `VarlinkReplySink`): confirms with `reply`, runs `body` with
+    /// exactly `byteCount` raw bytes of the client to read, then the connection carries
+    /// varlink calls again. Whatever the method returns afterwards is not sent.
+    public func upgrade<Result: Sendable>(
+        confirming reply: Reply,
+        receivingBytes byteCount: Int,
+        _ body: @Sendable (VarlinkRawConnection) async throws -> Result
+    ) async throws -> Result {
+        try requireUpgrade()
+        return try await sink.upgrade(confirming: reply, receivingBytes: byteCount, body)
     }
 }
 
