@@ -185,7 +185,7 @@ let package = Package(
         .target(name: "CLinuxMount", path: "Tests/CLinuxMount"),
 
         // Helpers shared by the test targets that run real processes and sockets.
-        .target(name: "PodlinkTestSupport", path: "Tests/PodlinkTestSupport", swiftSettings: strict),
+        .target(name: "PodlinkTestSupport", dependencies: ["ProcessSpawn"], path: "Tests/PodlinkTestSupport", swiftSettings: strict),
 
         .testTarget(name: "VarlinkIDLTests", dependencies: ["VarlinkIDL"], swiftSettings: strict),
         .testTarget(

@@ -258,6 +258,70 @@ public struct PodmanClient: Sendable {
         }
     }
 
+    // MARK: - Exec and attach
+
+    /// What `exec` takes besides the command.
+    public struct ExecOptions: Sendable {
+        /// Give the process input (`write`, `closeInput`); without it, it reads end-of-file.
+        public var interactive = false
+        /// A terminal for the process (its output then comes as stdout only).
+        public var tty = false
+        public var privileged = false
+        public var user: String?
+        public var workingDirectory: String?
+        public var env: [String: String] = [:]
+        /// Keys that detach from the session (podman's `ctrl-p,ctrl-q` by default).
+        public var detachKeys: String?
+
+        public init() {}
+    }
+
+    /// Runs `command` in the running container `nameOrID` (podman exec).
+    public func exec(_ nameOrID: String, command: [String], options: ExecOptions = ExecOptions()) async throws -> AttachedProcess {
+        let opts = IoPodman.ExecOpts(
+            name: nameOrID, tty: options.tty, privileged: options.privileged, cmd: command, user: options.user ?? "",
+            workdir: options.workingDirectory ?? "", env: options.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            detachKeys: options.detachKeys ?? "")
+        return try await AttachedProcess.start(address: address, interactive: options.interactive) { client, body in
+            try await client.varlink.upgrade(IoPodman.Methods.ExecContainer.self, .init(opts: opts)) { _, raw in try await body(raw) }
+        }
+    }
+
+    /// Runs `command` in the container to its end and collects what it wrote.
+    public func execCollecting(_ nameOrID: String, command: [String], input: [UInt8]? = nil, options: ExecOptions = ExecOptions())
+        async throws -> (exitCode: Int32, stdout: [UInt8], stderr: [UInt8])
+    {
+        var options = options
+        options.interactive = input != nil
+        let process = try await exec(nameOrID, command: command, options: options)
+        if let input {
+            process.write(input)
+            process.closeInput()
+        }
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        for try await chunk in process.output {
+            switch chunk {
+            case .stdout(let bytes): stdout += bytes
+            case .stderr(let bytes): stderr += bytes
+            }
+        }
+        return (try await process.exitCode(), stdout, stderr)
+    }
+
+    /// Attaches to the container's input and output (podman attach); with `start`, starts
+    /// it first without losing its first output (podman start -a, run). `interactive`
+    /// sends input, for a container created with `openStdin`.
+    public func attach(_ nameOrID: String, start: Bool = false, interactive: Bool = false, detachKeys: String? = nil) async throws
+        -> AttachedProcess
+    {
+        try await AttachedProcess.start(address: address, interactive: interactive) { client, body in
+            try await client.varlink.upgrade(
+                IoPodman.Methods.Attach.self, .init(name: nameOrID, detachKeys: detachKeys ?? "", start: start)
+            ) { _, raw in try await body(raw) }
+        }
+    }
+
     // MARK: - Networks
 
     /// The container's published ports (`podman port`).

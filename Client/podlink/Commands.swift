@@ -172,35 +172,94 @@ struct Create: AsyncParsableCommand {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create and start a container; wait for it and exit with its exit code (or print its ID with -d).")
+        abstract: "Create and start a container attached to this terminal; exit with its exit code (or print its ID with -d).",
+        discussion: "With -i this terminal's input goes to the container; with -t it gets a terminal (raw mode here). ctrl-p,ctrl-q detaches.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Detach: print the ID and return.") var detach = false
+    @Option(help: "Keys that detach (default ctrl-p,ctrl-q).") var detachKeys: String?
     @OptionGroup var arguments: ContainerCreateArguments
 
     func run() async throws {
-        let code: Int? = try await global.withClient { client in
-            // Attached, --rm is done here after the wait (the daemon would race us to it).
-            var options = arguments.options
-            if !detach { options.removeWhenDone = false }
-            let id = try await client.create(image: arguments.image, command: arguments.command, options: options)
-            try await client.start(id)
+        let code: Int32? = try await global.withClient { client in
+            let id = try await client.create(image: arguments.image, command: arguments.command, options: arguments.options)
             if detach {
+                try await client.start(id)
                 print(id)
                 return nil
             }
-            // Output as it comes, then the exit code.
-            for try await line in client.logs(id, follow: true) {
-                if line.device == "stderr" {
-                    FileHandle.standardError.write(Data((line.msg + "\n").utf8))
-                } else {
-                    print(line.msg)
-                }
-            }
-            let code = try await client.wait(id)
-            if arguments.rm { try? await client.remove(id, force: true) }
-            return code
+            // Attached before it starts, so nothing it prints is lost; with --rm the
+            // daemon removes it once it exits.
+            let process = try await client.attach(id, start: true, interactive: arguments.interactive, detachKeys: detachKeys)
+            return try await TerminalSession.run(process, sendInput: arguments.interactive, tty: arguments.tty)
         }
-        if let code, code != 0 { throw ExitCode(Int32(truncatingIfNeeded: code)) }
+        if let code, code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct Attach: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attach this terminal to a running container; exit with its exit code. ctrl-p,ctrl-q detaches.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Keys that detach (default ctrl-p,ctrl-q).") var detachKeys: String?
+    @Flag(help: "Do not send this terminal's input.") var noStdin = false
+    @Argument(help: "The container (name or ID).") var container: String
+
+    func run() async throws {
+        let code = try await global.withClient { client in
+            let tty = (try? await client.api.getContainer(id: container).container).map { _ in Self.hasTerminal(client, container) } ?? nil
+            let process = try await client.attach(container, interactive: !noStdin, detachKeys: detachKeys)
+            return try await TerminalSession.run(process, sendInput: !noStdin, tty: await tty?.value ?? false)
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Whether the container has a terminal (its spec says), looked up meanwhile.
+    static func hasTerminal(_ client: PodmanClient, _ container: String) -> Task<Bool, Never> {
+        Task {
+            guard let spec = try? await client.api.spec(name: container).config,
+                let object = try? JSONSerialization.jsonObject(with: Data(spec.utf8)) as? [String: Any]
+            else { return false }
+            return (object["process"] as? [String: Any])?["terminal"] as? Bool ?? false
+        }
+    }
+}
+
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command in a running container; exit with its exit code (126: not executable, 127: not found).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Send this terminal's input.") var interactive = false
+    @Flag(name: .shortAndLong, help: "Allocate a terminal.") var tty = false
+    @Option(name: .shortAndLong, help: "An environment variable, NAME=value (repeatable).") var env: [String] = []
+    @Option(name: .shortAndLong, help: "The user (name, UID, user:group).") var user: String?
+    @Option(name: .shortAndLong, help: "The working directory.") var workdir: String?
+    @Flag(help: "Every capability.") var privileged = false
+    @Option(help: "Keys that detach (default ctrl-p,ctrl-q).") var detachKeys: String?
+    @Argument(help: "The container (name or ID).") var container: String
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
+
+    func validate() throws {
+        guard !command.isEmpty else { throw ValidationError("give the command to run after the container") }
+        for entry in env where !entry.contains("=") { throw ValidationError("--env \(entry): expected NAME=value") }
+    }
+
+    func run() async throws {
+        let code = try await global.withClient { client in
+            var options = PodmanClient.ExecOptions()
+            options.interactive = interactive
+            options.tty = tty
+            options.privileged = privileged
+            options.user = user
+            options.workingDirectory = workdir
+            options.env = Dictionary(env.map { entry in
+                let name = String(entry.prefix { $0 != "=" })
+                return (name, String(entry.dropFirst(name.count + 1)))
+            }) { _, last in last }
+            options.detachKeys = detachKeys
+            let process = try await client.exec(container, command: command, options: options)
+            return try await TerminalSession.run(process, sendInput: interactive, tty: tty)
+        }
+        if code != 0 { throw ExitCode(code) }
     }
 }
 
@@ -222,11 +281,35 @@ extension ContainerAction {
     }
 }
 
-struct Start: ContainerAction {
-    static let configuration = CommandConfiguration(abstract: "Start containers.")
+struct Start: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start containers; with -a, attached to this terminal (one container).")
     @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Attach: the container's output here, its exit code as ours.") var attach = false
+    @Flag(name: .shortAndLong, help: "With -a, send this terminal's input.") var interactive = false
+    @Option(help: "Keys that detach (default ctrl-p,ctrl-q).") var detachKeys: String?
     @Argument(help: "Containers (name or ID).") var containers: [String]
-    func act(_ client: PodmanClient, _ name: String) async throws { try await client.start(name) }
+
+    func validate() throws {
+        if attach && containers.count != 1 { throw ValidationError("--attach takes one container") }
+    }
+
+    func run() async throws {
+        if attach {
+            let code = try await global.withClient { client in
+                let tty = Attach.hasTerminal(client, containers[0])
+                let process = try await client.attach(containers[0], start: true, interactive: interactive, detachKeys: detachKeys)
+                return try await TerminalSession.run(process, sendInput: interactive, tty: await tty.value)
+            }
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        try await global.withClient { client in
+            for name in containers {
+                try await client.start(name)
+                print(name)
+            }
+        }
+    }
 }
 
 struct Stop: ContainerAction {

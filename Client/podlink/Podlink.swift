@@ -12,7 +12,7 @@ struct Podlink: AsyncParsableCommand {
         abstract: "Manage containers and images through a Podlink daemon.",
         discussion: "The daemon is found from --url, else $PODLINK_ADDRESS, else the default socket (\(PodmanClient.defaultAddress)).",
         subcommands: [
-            Ps.self, Run.self, Create.self, Start.self, Stop.self, Kill.self, Pause.self, Unpause.self, Restart.self,
+            Ps.self, Run.self, Create.self, Exec.self, Attach.self, Start.self, Stop.self, Kill.self, Pause.self, Unpause.self, Restart.self,
             Rm.self, Wait.self, Logs.self, Inspect.self, Top.self, Mount.self, Umount.self, Diff.self, Images.self,
             Import.self, Load.self, Rmi.self, Tag.self, Info.self, Version.self, Events.self, ContainerCommands.self,
             ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self,

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Varlink
 import VarlinkIDL
 
@@ -32,6 +35,9 @@ struct Call: AsyncParsableCommand {
     @Flag(name: .customLong("no-validate"), help: "Send the parameters without checking them against the interface.")
     var noValidate = false
 
+    @Flag(help: "Ask to upgrade the connection: after the reply (printed on stderr), stdin goes to the service and what it sends to stdout, as raw bytes.")
+    var upgrade = false
+
     @Argument(
         help: ArgumentHelp("The method, INTERFACE.METHOD, after the service's address and a '/'.", valueName: "[address/]method"),
         completion: .custom(Completion.methodTarget)
@@ -53,6 +59,9 @@ struct Call: AsyncParsableCommand {
         if oneway && (more || collect) {
             throw ValidationError("--oneway asks for no reply; it excludes --more and --collect.")
         }
+        if upgrade && (oneway || more || collect) {
+            throw ValidationError("--upgrade turns the connection into a byte stream after one reply; it excludes --oneway, --more and --collect.")
+        }
     }
 
     func run() async throws {
@@ -66,6 +75,15 @@ struct Call: AsyncParsableCommand {
             }
             if oneway {
                 _ = try await session.call(method, parameters, flags: .oneway)
+            } else if upgrade {
+                let layout = output.layout
+                if let refusal = try await session.upgrade(method, parameters, { reply, raw in
+                    let stderr = Terminal.standardError
+                    stderr.write(JSONPrinter(layout: layout, for: stderr).render(reply.parameterValue) + "\n")
+                    try await Self.relay(raw)
+                }) {
+                    throw RemoteErrorReport.report(refusal)
+                }
             } else if more || collect {
                 try await stream(method, parameters, session: session)
             } else {
@@ -78,6 +96,29 @@ struct Call: AsyncParsableCommand {
             }
             await session.close()
         }
+    }
+
+    /// stdin to the service until its end (then the sending side is shut), and the
+    /// service's bytes to stdout until it closes.
+    static func relay(_ raw: VarlinkRawConnection) async throws {
+        let (input, feed) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        Threads.start {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                feed.yield(Array(buffer[0..<count]))
+            }
+            feed.finish()
+        }
+        let sender = Task {
+            for await chunk in input { try await raw.write(chunk) }
+            await raw.finish()
+        }
+        defer { sender.cancel() }
+        let stdout = Terminal.standardOutput
+        for try await chunk in raw.inbound { stdout.write(chunk) }
     }
 
     /// `ADDRESS/METHOD [JSON]`, or varlinkctl's `ADDRESS METHOD [JSON]`.

@@ -134,6 +134,21 @@ struct Session {
         return reply
     }
 
+    /// Calls `method` with `upgrade`; `body` gets the reply and the raw connection. An
+    /// error reply is returned instead (the connection stays varlink).
+    func upgrade(
+        _ method: String, _ parameters: JSONValue, _ body: @escaping @Sendable (VarlinkReply, VarlinkRawConnection) async throws -> Void
+    ) async throws -> VarlinkReply? {
+        do {
+            switch try await connection.upgrade(method: method, parameters: parameters, body) {
+            case .upgraded: return nil
+            case .refused(let reply): return reply
+            }
+        } catch {
+            throw await explain(error)
+        }
+    }
+
     /// The replies of a `more` call (the caller restarts the --timeout clock on each).
     func stream(_ method: String, _ parameters: JSONValue) -> AsyncThrowingStream<VarlinkReply, any Error> {
         connection.stream(method: method, parameters: parameters)

@@ -18,7 +18,7 @@ enum PodmanErrors {
         case .ambiguousImageID(let prefix, _): return IoPodman.ImageNotFound(id: prefix, reason: reason)
         case .invalidState(let id, _, _): return IoPodman.InvalidState(id: id, reason: reason)
         case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported, .portInUse,
-            .networkNotFound, .networkInUse:
+            .networkNotFound, .networkInUse, .execFailed:
             return IoPodman.ErrorOccurred(reason: reason)
         case .config, .executableNotFound, .runtimeStopped, .fileSystem, .stateDatabase, .ociRuntime, .conmon,
             .helperFailed, .damaged, .encoding, .timedOut, .cancelled, .network:

@@ -44,6 +44,9 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     case network(network: String, plugin: String, command: String, message: String)
     /// A host port a container publishes is taken by another process or container.
     case portInUse(hostIP: String, port: UInt16, protocol: String)
+    /// The OCI runtime could not run an exec session's command: podman's exit code for it
+    /// (126 not executable, 127 not found, 125 otherwise) and the runtime's message.
+    case execFailed(container: String, command: [String], exitCode: Int32, message: String)
     /// No CNI network of that name in cni_config_dir: the directory and the names there are.
     case networkNotFound(name: String, directory: String, known: [String])
     /// Containers use the network that was to be removed.
@@ -98,6 +101,8 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
             return "CNI plugin \(plugin) (\(command)) of network \(network) failed: \(message)"
         case .portInUse(let hostIP, let port, let proto):
             return "port \(hostIP.isEmpty ? "0.0.0.0" : hostIP):\(port)/\(proto) is already in use on the host; choose another host port (-p OTHER:\(port)) or stop what uses it"
+        case .execFailed(_, let command, _, let message):
+            return "cannot run \(command.first ?? "the command") in the container: \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
         case .networkNotFound(let name, let directory, let known):
             return "no CNI network named \"\(name)\" in \(directory)\(known.isEmpty ? "" : " (there are: \(known.joined(separator: ", ")))"); create it with `podlink network create \(name)`"
         case .networkInUse(let name, let containers):

@@ -16,15 +16,20 @@ public enum ProcessSpawn {
     /// variables whose names start with one of `scrubbing` (they describe this process
     /// alone: socket activation, sd_notify), with `environment` (`NAME=value`) set over it.
     /// Signals the parent blocks or ignores are unblocked and reset to their defaults.
+    /// The child starts in `workingDirectory` when given.
     public static func spawn(
         _ arguments: [String],
         descriptors: [(source: Int32, target: Int32)] = [],
         environment: [String] = [],
-        scrubbing prefixes: [String] = ["LISTEN_"]
+        scrubbing prefixes: [String] = ["LISTEN_"],
+        workingDirectory: String? = nil
     ) throws(SpawnError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        if let workingDirectory, let addChdir = Self.addChdir {
+            _ = workingDirectory.withCString { addChdir(&actions, $0) }
+        }
         // A source that is itself one of the targets would be clobbered, or keep its
         // close-on-exec when duplicated onto itself: move such sources out of the way.
         var moved: [Int32] = []
@@ -74,6 +79,13 @@ public enum ProcessSpawn {
     }
 
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    /// glibc 2.29's posix_spawn_file_actions_addchdir_np, likewise.
+    private static let addChdir: AddChdir? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
 
     /// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which the Glibc module does
     /// not export; looked up once.

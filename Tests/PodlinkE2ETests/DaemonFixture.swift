@@ -37,15 +37,17 @@ final class Daemon: @unchecked Sendable {
     /// Extra environment variables of the daemon, as NAME=value.
     var environment: [String] = []
 
-    init() throws {
+    /// - Parameter runtime: the OCI runtime's path (`runtime_path`); the daemon's choice when nil.
+    init(runtime: String? = nil) throws {
         mkdir("/tmp/podlink-tests", 0o755)
         var template = Array("/tmp/podlink-tests/e2e-XXXXXX".utf8CString)
         root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         socket = root + "/io.podman"
         configFile = root + "/podlink.conf"
         networkNamespace = "podlink-" + root.split(separator: "/").last!
-        try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\ncni_config_dir = \"\(root)/cni\"\n"
-            .write(toFile: configFile, atomically: true, encoding: .utf8)
+        var config = "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\ncni_config_dir = \"\(root)/cni\"\n"
+        if let runtime { config += "runtime_path = [\"\(runtime)\"]\n" }
+        try config.write(toFile: configFile, atomically: true, encoding: .utf8)
     }
 
     /// The command that runs `command` in the daemon's network namespace.
@@ -236,9 +238,9 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Runs `body` with a started daemon and a client, tearing everything down after.
-    static func with(environment: [String] = [], _ body: (Daemon, PodmanClient) async throws -> Void) async throws {
+    static func with(environment: [String] = [], runtime: String? = nil, _ body: (Daemon, PodmanClient) async throws -> Void) async throws {
         guard available else { return }
-        let daemon = try Daemon()
+        let daemon = try Daemon(runtime: runtime)
         daemon.environment = environment
         do {
             try await daemon.start()

@@ -11,7 +11,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct HangUpTests {
     enum Call: String, CaseIterable, Sendable {
-        case stop, restart, wait, kill, removeForce, logs, events
+        case stop, restart, wait, kill, removeForce, logs, events, exec, attach
     }
 
     @Test(arguments: Call.allCases)
@@ -24,6 +24,13 @@ struct HangUpTests {
             let cpuBefore = daemon.cpuSeconds
 
             let leaving = try await daemon.client()
+            // exec and attach run on connections of their own: hanging up is dropping those.
+            let session: AttachedProcess? =
+                switch call {
+                case .exec: try await leaving.exec(id, command: ["sleep", "4242"], options: { var o = PodmanClient.ExecOptions(); o.interactive = true; return o }())
+                case .attach: try await leaving.attach(id, interactive: true)
+                default: nil
+                }
             let abandoned = Task { [leaving] in
                 switch call {
                 case .stop: _ = try await leaving.api.stopContainer(name: id, timeout: Self.stopTimeout)
@@ -35,12 +42,15 @@ struct HangUpTests {
                     for try await _ in leaving.logs(id, follow: true) {}
                 case .events:
                     for try await _ in leaving.events(filters: [], since: "") {}
+                case .exec, .attach:
+                    _ = try await session?.exitCode()
                 }
             }
             // Hang up while the call is under way (kill and remove finish in well under this;
             // they are hung up on as early as the others).
             try await Task.sleep(for: call == .kill || call == .removeForce ? .milliseconds(5) : .milliseconds(500))
             await leaving.close()
+            session?.cancel()
             _ = await abandoned.result
 
             // Everyone else is answered at once, on every event loop, while the abandoned
@@ -52,14 +62,14 @@ struct HangUpTests {
                 let probe = try await daemon.client()
                 _ = try await probe.api.getVersion()
                 await probe.close()
-                #expect(ContinuousClock.now - started < .seconds(2), "a new connection waited \(ContinuousClock.now - started)")
+                #expect(ContinuousClock.now - started < .seconds(4), "a new connection waited \(ContinuousClock.now - started)")
             }
 
             // The container settles where the call takes it.
             let expected: String
             switch call {
             case .stop, .kill: expected = "exited"
-            case .restart, .wait, .logs, .events: expected = "running"
+            case .restart, .wait, .logs, .events, .exec, .attach: expected = "running"
             case .removeForce: expected = "gone"
             }
             var status = ""
@@ -75,6 +85,16 @@ struct HangUpTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(status == expected, "\(call): the container is \(status), not \(expected)")
+            if call == .exec {
+                // The exec's process went with its caller, and so did its session.
+                var left: [String] = []
+                for _ in 0..<50 {
+                    left = daemon.leftoversNowProcesses(matching: "sleep 4242") + daemon.execDirectories
+                    if left.isEmpty { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(left.isEmpty, "left by an abandoned exec: \(left)")
+            }
 
             // A stop that waits for a process ignoring SIGTERM must not burn that time.
             let cpu = daemon.cpuSeconds - cpuBefore
@@ -91,7 +111,7 @@ struct HangUpTests {
     }
 
     /// Long enough that a probe held by a blocked event loop waits well past the bound.
-    static let stopTimeout = 6
+    static let stopTimeout = 10
 
     private func restartCount(_ client: PodmanClient, _ id: String) async throws -> Int {
         let inspect = try JSONSerialization.jsonObject(with: Data(try await client.inspect(id).utf8)) as? [String: Any]
@@ -100,6 +120,23 @@ struct HangUpTests {
 }
 
 extension Daemon {
+    /// Processes whose command line is `command`.
+    func leftoversNowProcesses(matching command: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard Int32(entry) != nil, let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !raw.isEmpty else { return nil }
+            let line = String(decoding: raw.dropLast().map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return line == command ? "process \(entry): \(line)" : nil
+        }
+    }
+
+    /// Exec sessions' directories under the daemon's run dirs.
+    var execDirectories: [String] {
+        let containers = tmpDir + "/containers"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).flatMap { id in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(containers)/\(id)/exec")) ?? []).map { "exec session \($0)" }
+        }
+    }
+
     /// The CPU time the daemon has used so far (user + system), in seconds.
     var cpuSeconds: Double {
         guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -107,6 +107,98 @@ struct WireReplayTests {
         }
     }
 
+    struct RecordedSession: Decodable {
+        struct Frame: Decodable {
+            var stream: UInt8
+            var payload: String
+        }
+
+        var file: String
+        var call: JSONText
+        var sent: String
+        var podmanFrames: [Frame]
+    }
+
+    /// podman-remote 1.9.3's upgraded sessions (exec, exec -i, run --rm), replayed byte
+    /// for byte: the output podman sent comes back (stderr on its own stream, where podman
+    /// merged it into stdout), and the exit code ends the session, which stays open until
+    /// the client closes.
+    @Test func podmanRemotesSessionsGetPodmansFrames() async throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "Fixtures/podman-remote-1.9.3-sessions.json")
+        let sessions = try JSONDecoder().decode([RecordedSession].self, from: Data(contentsOf: fixture))
+        #expect(sessions.map(\.file) == ["exec", "exec-i", "run-rm"])
+        try await Daemon.with { daemon, client in
+            var options = PodmanClient.CreateOptions()
+            options.name = "e1"
+            options.network = "none"
+            _ = try await client.create(image: "localhost/busybox", command: ["sleep", "1000"], options: options)
+            try await client.start("e1")
+            for session in sessions {
+                var text = String(decoding: try session.call.value.jsonBytes(), as: UTF8.self)
+                if text.contains("{{created}}") {
+                    // What the recording's CreateContainer made: `run --rm --network none localhost/busybox echo hi`.
+                    var created = PodmanClient.CreateOptions()
+                    created.network = "none"
+                    created.removeWhenDone = true
+                    let id = try await client.create(image: "localhost/busybox", command: ["echo", "hi"], options: created)
+                    text = text.replacingOccurrences(of: "{{created}}", with: id)
+                }
+                let output = try await Tool.run(["python3", "-c", Self.rawSession, daemon.socket, text, session.sent])
+                #expect(output.status == 0, "\(session.file): \(output)")
+                let frames = output.stdout.split(separator: "\n").map { line in
+                    let parts = line.split(separator: " ", maxSplits: 1)
+                    return (stream: UInt8(parts[0])!, payload: parts.count > 1 ? String(parts[1]) : "")
+                }
+                let podmanOutput = session.podmanFrames.filter { $0.stream == 0 || $0.stream == 2 }.map(\.payload)
+                let ours = frames.filter { $0.stream == 0 || $0.stream == 2 }
+                for payload in podmanOutput {
+                    #expect(ours.contains { $0.payload == payload }, "\(session.file): podman sent \(payload); we sent \(frames)")
+                }
+                let podmanExit = session.podmanFrames.last { $0.stream == 4 }?.payload
+                // podman 1.9.3 answered `exec -i cat` with 125: it never closed cat's input
+                // at the client's hang-up (its bug); cat ends and exits 0 here.
+                let expectedExit = session.file == "exec-i" ? "00000000" : podmanExit
+                #expect(frames.last?.stream == 4 && frames.last?.payload == expectedExit, "\(session.file): \(frames)")
+                if session.file == "exec" {
+                    #expect(frames.contains { $0.stream == 2 && $0.payload == "657865632d6572720a" }, "stderr on its own stream: \(frames)")
+                }
+            }
+            #expect(try await client.containers().count == 1, "run --rm's container was removed by the daemon before the exit frame")
+        }
+    }
+
+    /// A client as podman-remote: the call (upgrade), its reply, the raw bytes it sent, then
+    /// every frame as "STREAM HEXPAYLOAD" until the exit frame; then it closes.
+    static let rawSession = """
+        import socket, sys
+        path, call, sent = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3])
+        s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(30)
+        s.sendall(call.encode() + b"\\0")
+        reply = b""
+        while not reply.endswith(b"\\0"):
+            chunk = s.recv(1)
+            if not chunk: sys.exit("closed before the reply")
+            reply += chunk
+        if b'"error"' in reply: sys.exit("error reply: " + reply.decode())
+        s.sendall(sent)
+        data = b""
+        def take(n):
+            global data
+            while len(data) < n:
+                chunk = s.recv(65536)
+                if not chunk: sys.exit("closed before the exit frame")
+                data += chunk
+            part, data = data[:n], data[n:]
+            return part
+        while True:
+            header = take(8)
+            payload = take(int.from_bytes(header[4:8], "big"))
+            print(header[0], payload.hex())
+            if header[0] == 4: break
+        s.close()
+        """
+
     /// Where `actual` does not have the shape podman's reply had. Go wrote nil slices and
     /// maps as null; either a null or a value of the type is fine where podman had one.
     static func mismatches(_ shape: JSONValue, _ actual: JSONValue, path: String) -> [String] {

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessSpawn
 import Testing
 
 #if canImport(Glibc)
@@ -202,37 +203,28 @@ public enum Tool {
     private static func runBlocking(_ command: [String], stdin: String?) throws -> ToolOutput {
         let base = "/tmp/podlink-tests/out-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         mkdir("/tmp/podlink-tests", 0o755)
-        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        if let stdin { try stdin.write(toFile: base + ".in", atomically: false, encoding: .utf8) }
         defer {
+            unlink(base + ".in")
             unlink(base + ".out")
             unlink(base + ".err")
         }
-        let process = Process()
+        let input = open(stdin == nil ? "/dev/null" : base + ".in", O_RDONLY | O_CLOEXEC)
+        let output = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let errors = open(base + ".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer {
+            close(input)
+            close(output)
+            close(errors)
+        }
+        // posix_spawn with nothing of ours but the three descriptors: a program that leaves
+        // a daemon behind (tmux) leaves it holding none of the test process's files.
         // A bare program name is looked up on PATH, as a shell would.
-        if command[0].contains("/") {
-            process.executableURL = URL(fileURLWithPath: command[0])
-            process.arguments = Array(command.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = command
-        }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        process.standardOutput = output
-        process.standardError = errors
-        let input = Pipe()
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        process.waitUntilExit()
-        try output.close()
-        try errors.close()
+        let arguments = command[0].contains("/") ? command : ["/usr/bin/env"] + command
+        let pid = try ProcessSpawn.spawn(arguments, descriptors: [(input, 0), (output, 1), (errors, 2)])
+        let status = ProcessSpawn.blockingWait(pid)
         return ToolOutput(
-            status: process.terminationStatus,
+            status: status,
             stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
         )

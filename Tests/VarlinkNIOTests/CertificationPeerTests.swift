@@ -80,7 +80,18 @@ struct CertificationPeerTests {
         let path = temporarySocketPath("act")
         try await ChildProcess.with([activate, "-l", path, Environment.builtProduct("varlink-certification")]) {
             try await waitForSocket(path)
-            let connection = try await VarlinkConnection.connect(to: .unix(path: path, mode: nil))
+            // The socket file exists once bound, a moment before it listens.
+            var attempt = 0
+            let connection: VarlinkConnection
+            while true {
+                do {
+                    connection = try await VarlinkConnection.connect(to: .unix(path: path, mode: nil))
+                    break
+                } catch where attempt < 100 {
+                    attempt += 1
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
             try await CertificationClient(transport: connection).run()
             await connection.close()
         }

@@ -229,6 +229,11 @@ extension Runtime {
     func cleanup(_ container: inout Container) async throws(LibpodError) {
         try await ociCommand(for: container).delete(container.id, force: true)
         if container.config.network.usesCNI { beginDisconnecting(container.id) }
+        // Exec sessions end with the container; what a killed daemon left of theirs goes.
+        let execDirectory = execDirectory(container.id)
+        bestEffort("removing the exec sessions of \(container.id.prefix(12))") { () throws(LibpodError) in
+            if FileSystem.exists(execDirectory) { try FileSystem.removeTree(execDirectory) }
+        }
         if !container.state.mountPoint.isEmpty {
             try storage.unmount(container.id)
             container.state.mountPoint = ""

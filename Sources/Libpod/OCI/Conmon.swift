@@ -46,7 +46,13 @@ struct ConmonLauncher: Sendable {
         for argument in runtime.globalArguments + ["--log-format=json", "--log=\(runDir)/oci.log"] {
             arguments += ["--runtime-arg", argument]
         }
-        if config.tty { arguments.append("-t") }
+        // A terminal carries input by itself; a pipe for it only when asked (podman's -t
+        // or -i, never both: conmon closes a piped input when any attached client goes).
+        if config.tty {
+            arguments.append("-t")
+        } else if config.openStdin {
+            arguments.append("-i")
+        }
         let logLimit = config.log.maxSize ?? maxLogSize
         if logLimit > 0 { arguments += ["--log-size-max", String(logLimit)] }
         if let tag = config.log.tag { arguments += ["--log-tag", tag] }
