@@ -55,12 +55,16 @@ enum DaemonBenchmarks {
 
         harness.batches = 5
         harness.minimumBatchTime = .milliseconds(1)
+        // The lifecycle without a network, as the peers below are measured (the bridge's
+        // own cost is `podlink-bench network`'s, in a namespace of its own).
+        var noNetwork = PodmanClient.CreateOptions()
+        noNetwork.network = "none"
         // PodmanClient.run is `podman run --rm`: the container's layer is volatile, and the
         // REST peer below is asked for the same ("volatile": true, what podman's CLI sets
         // for --rm).
         let ours = try await harness.measureAsync("PodmanClient.run -> podlinkd lifecycle of /bin/true") {
             for _ in 0..<rounds {
-                let code = try await client.run(image: "busybox", command: ["/bin/true"])
+                let code = try await client.run(image: "busybox", command: ["/bin/true"], options: noNetwork)
                 precondition(code == 0)
             }
         }
@@ -69,7 +73,7 @@ enum DaemonBenchmarks {
             for removeWhenDone in [true, false, true, false] {
                 var phases: [String: Duration] = [:]
                 for _ in 0..<40 {
-                    var options = PodmanClient.CreateOptions()
+                    var options = noNetwork
                     options.removeWhenDone = removeWhenDone
                     var id = ""
                     phases["1 create", default: .zero] += try await clock.measure { id = try await client.create(image: "busybox", command: ["/bin/true"], options: options) }
@@ -82,7 +86,7 @@ enum DaemonBenchmarks {
         }
         let kept = try await harness.measureAsync("PodmanClient create/start/wait/rm (durable writable layer)") {
             for _ in 0..<rounds {
-                let id = try await client.create(image: "busybox", command: ["/bin/true"])
+                let id = try await client.create(image: "busybox", command: ["/bin/true"], options: noNetwork)
                 try await client.start(id)
                 let code = try await client.wait(id)
                 precondition(code == 0)
@@ -112,7 +116,7 @@ enum DaemonBenchmarks {
         // ListContainers with 1,000 containers.
         let existing = try await client.containers().count
         for index in existing..<1_000 {
-            var options = PodmanClient.CreateOptions()
+            var options = noNetwork
             options.name = "list-\(index)"
             _ = try await client.create(image: "busybox", command: ["/bin/true"], options: options)
         }

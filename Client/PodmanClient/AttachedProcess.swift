@@ -41,8 +41,8 @@ public final class AttachedProcess: Sendable {
         self.exit = exit
     }
 
-    /// Sends bytes to the process's input (in frames of at most 32 KiB, as podman-remote
-    /// sends them: what conmon takes in one piece).
+    /// Sends bytes to the process's input, in frames of at most 256 KiB (the daemon cuts
+    /// them to what conmon takes in one piece where conmon relays them).
     public func write(_ bytes: some Sequence<UInt8>) {
         let bytes = Array(bytes)
         for start in stride(from: 0, to: bytes.count, by: Self.frameSize) {
@@ -50,7 +50,7 @@ public final class AttachedProcess: Sendable {
         }
     }
 
-    static let frameSize = 32768
+    static let frameSize = 256 << 10
 
     /// Ends the process's input: it reads end-of-file.
     public func closeInput() {
@@ -119,21 +119,25 @@ public final class AttachedProcess: Sendable {
     ) async throws -> Int32 {
         try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask {
-                for await frame in outgoing { try await raw.write(frame.encoded) }
+                for await frame in outgoing {
+                    try await raw.write(StreamFrame.header(frame.stream, length: frame.payload.count))
+                    try await raw.write(frame.payload)
+                }
                 return nil
             }
             group.addTask {
-                var decoder = StreamFrameDecoder()
+                var frames = StreamFrameReader()
                 for try await chunk in raw.inbound {
-                    decoder.append(chunk)
-                    while let frame = try decoder.next() {
-                        switch frame.stream {
-                        case .stdout: output.yield(.stdout(frame.payload))
-                        case .stderr: output.yield(.stderr(frame.payload))
-                        case .exit: return frame.exitCode ?? -1
-                        default: continue
+                    var exit: Int32?
+                    try frames.consume(chunk) { piece in
+                        switch piece {
+                        case .data(.stdout, let bytes, _): output.yield(.stdout(Array(bytes)))
+                        case .data(.stderr, let bytes, _): output.yield(.stderr(Array(bytes)))
+                        case .control(let frame) where frame.stream == .exit: exit = frame.exitCode ?? -1
+                        default: break
                         }
                     }
+                    if let exit { return exit }
                 }
                 throw PodmanClientError("the session ended without an exit code")
             }

@@ -16,21 +16,40 @@ enum FramedSession {
     static func serve(_ raw: VarlinkRawConnection, _ body: @Sendable (ProcessIO, _ writeError: @Sendable (String) async -> Void) async -> Int32?) async throws {
         let (input, continuation) = AsyncStream<SessionInput>.makeStream()
         let reader = Task {
-            var decoder = StreamFrameDecoder()
+            var frames = StreamFrameReader()
             do {
                 for try await chunk in raw.inbound {
-                    decoder.append(chunk)
-                    while let frame = try decoder.next() {
-                        switch frame.stream {
-                        case .stdin: if !frame.payload.isEmpty { continuation.yield(.data(frame.payload)) }
-                        case .hangUp: continuation.yield(.end)
-                        case .resize:
-                            if let size = frame.terminalSize { continuation.yield(.resize(width: size.width, height: size.height)) }
-                        case .stdout, .stderr, .exit:
+                    // The stdin bytes of one read go on as one piece (fewer hand-offs for a
+                    // client that streams); whole frames of a few bytes stay apart, since
+                    // typed keys are where detach keys are looked for.
+                    var input: [UInt8] = []
+                    func flush() {
+                        if !input.isEmpty { continuation.yield(.data(input)) }
+                        input = []
+                    }
+                    try frames.consume(chunk) { piece in
+                        switch piece {
+                        case .data(.stdin, let bytes, let whole):
+                            if whole && bytes.count <= 4 {
+                                flush()
+                                continuation.yield(.data(Array(bytes)))
+                            } else {
+                                input += bytes
+                            }
+                        case .data:
                             // The server's own streams: a client has nothing to say on them.
-                            continue
+                            break
+                        case .control(let frame):
+                            flush()
+                            switch frame.stream {
+                            case .hangUp: continuation.yield(.end)
+                            case .resize:
+                                if let size = frame.terminalSize { continuation.yield(.resize(width: size.width, height: size.height)) }
+                            default: break
+                            }
                         }
                     }
+                    flush()
                 }
             } catch {
                 // A broken frame or a broken connection: the session has lost its client.
@@ -38,9 +57,14 @@ enum FramedSession {
             continuation.finish()
         }
         let output: @Sendable (SessionOutput) async throws -> Void = { piece in
+            // Header and payload apart: the payload is not copied into a frame first.
             switch piece {
-            case .stdout(let bytes): try await raw.write(StreamFrame(.stdout, bytes).encoded)
-            case .stderr(let bytes): try await raw.write(StreamFrame(.stderr, bytes).encoded)
+            case .stdout(let bytes):
+                try await raw.write(StreamFrame.header(.stdout, length: bytes.count))
+                try await raw.write(bytes)
+            case .stderr(let bytes):
+                try await raw.write(StreamFrame.header(.stderr, length: bytes.count))
+                try await raw.write(bytes)
             }
         }
         let writeError: @Sendable (String) async -> Void = { message in

@@ -34,7 +34,8 @@ public struct StreamFrame: Sendable, Equatable {
         return bytes
     }
 
-    static func header(_ stream: Stream, length: Int) -> [UInt8] {
+    /// The 8 bytes before a payload of `length` bytes.
+    public static func header(_ stream: Stream, length: Int) -> [UInt8] {
         let length = UInt32(length)
         return [stream.rawValue, 0, 0, 0, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
     }
@@ -125,6 +126,67 @@ public enum StreamFrameError: Error, Equatable, Sendable, CustomStringConvertibl
         switch self {
         case .unknownStream(let byte): "a frame names stream \(byte), which is none of 0-5"
         case .tooLarge(let length, let limit): "a frame of \(length) bytes is over the limit of \(limit)"
+        }
+    }
+}
+
+/// Reads frames as bytes arrive without copying the data streams' payloads more than
+/// once: stdin, stdout and stderr bytes are handed on as they come (a large frame in
+/// several pieces, each a slice of the chunk that carried it); the control frames
+/// (resize, exit, hang-up), which are small, whole.
+public struct StreamFrameReader: Sendable {
+    public enum Piece {
+        /// Payload bytes of a stdin, stdout or stderr frame; `whole` when they are all of it.
+        case data(StreamFrame.Stream, ArraySlice<UInt8>, whole: Bool)
+        /// A whole resize, exit or hang-up frame.
+        case control(StreamFrame)
+    }
+
+    public let maximumPayload: Int
+    private var header: [UInt8] = []
+    private var current: (stream: StreamFrame.Stream, length: Int, remaining: Int)?
+    private var control: [UInt8] = []
+
+    public init(maximumPayload: Int = 16 << 20) {
+        self.maximumPayload = maximumPayload
+    }
+
+    /// Hands every piece `chunk` completes to `handle`, in order.
+    public mutating func consume(_ chunk: [UInt8], _ handle: (Piece) throws -> Void) throws {
+        var index = chunk.startIndex
+        while index < chunk.endIndex {
+            guard let frame = current else {
+                let take = min(StreamFrame.headerSize - header.count, chunk.endIndex - index)
+                header += chunk[index..<index + take]
+                index += take
+                guard header.count == StreamFrame.headerSize else { return }
+                guard let stream = StreamFrame.Stream(rawValue: header[0]) else { throw StreamFrameError.unknownStream(header[0]) }
+                let length = Int(header[4]) << 24 | Int(header[5]) << 16 | Int(header[6]) << 8 | Int(header[7])
+                guard length <= maximumPayload else { throw StreamFrameError.tooLarge(length, limit: maximumPayload) }
+                header = []
+                current = (stream, length, length)
+                if length == 0 { try finish(stream, handle) }
+                continue
+            }
+            let take = min(frame.remaining, chunk.endIndex - index)
+            switch frame.stream {
+            case .stdin, .stdout, .stderr: try handle(.data(frame.stream, chunk[index..<index + take], whole: take == frame.length))
+            case .resize, .exit, .hangUp: control += chunk[index..<index + take]
+            }
+            index += take
+            current!.remaining -= take
+            if current!.remaining == 0 { try finish(frame.stream, handle) }
+        }
+    }
+
+    private mutating func finish(_ stream: StreamFrame.Stream, _ handle: (Piece) throws -> Void) throws {
+        current = nil
+        switch stream {
+        case .stdin, .stdout, .stderr: return
+        case .resize, .exit, .hangUp:
+            let payload = control
+            control = []
+            try handle(.control(StreamFrame(stream, payload)))
         }
     }
 }

@@ -38,6 +38,36 @@ struct StreamFrameTests {
         #expect(frames.last?.exitCode == 137)
     }
 
+    @Test func theReaderHandsDataOnInPiecesAndControlFramesWhole() throws {
+        let frames = [
+            StreamFrame(.stdin, Array("typed".utf8)), StreamFrame(.stdin, [UInt8](repeating: 1, count: 100_000)), .hangUp,
+            .resize(width: 80, height: 24), StreamFrame(.stdout, []), StreamFrame.exit(3),
+        ]
+        let bytes = frames.flatMap(\.encoded)
+        for pieceSize in [1, 7, 8, 4096, bytes.count] {
+            var reader = StreamFrameReader()
+            var stdin: [UInt8] = []
+            var wholeSmall: [[UInt8]] = []
+            var controls: [StreamFrame] = []
+            for offset in stride(from: 0, to: bytes.count, by: pieceSize) {
+                try reader.consume(Array(bytes[offset..<min(offset + pieceSize, bytes.count)])) { piece in
+                    switch piece {
+                    case .data(.stdin, let data, let whole):
+                        stdin += data
+                        if whole { wholeSmall.append(Array(data)) }
+                    case .data: break
+                    case .control(let frame): controls.append(frame)
+                    }
+                }
+            }
+            #expect(stdin == Array("typed".utf8) + [UInt8](repeating: 1, count: 100_000), "pieces of \(pieceSize)")
+            #expect(controls == [.hangUp, .resize(width: 80, height: 24), .exit(3)], "pieces of \(pieceSize)")
+            if pieceSize >= 13 { #expect(wholeSmall.first == Array("typed".utf8)) }
+        }
+        var broken = StreamFrameReader()
+        #expect(throws: StreamFrameError.unknownStream(7)) { try broken.consume([7, 0, 0, 0, 0, 0, 0, 1, 0]) { _ in } }
+    }
+
     @Test func brokenFramesAreRefusedWithWhatIsWrong() {
         var unknown = StreamFrameDecoder()
         unknown.append([9, 0, 0, 0, 0, 0, 0, 0])

@@ -1,10 +1,30 @@
 import Glibc
 import ProcessSpawn
 
-/// Moves a session's bytes between conmon's attach socket and the caller: output from a
-/// reader thread, input to a writer thread (the socket blocks; task threads must not),
-/// resizes to conmon's control FIFO. Runs until the process's output ends, the caller
-/// types the detach keys, or the caller goes away.
+/// A process's streams as the daemon holds them: conmon's attach socket (a session with
+/// a terminal), or pipes of the process's own (an exec session without one). Blocking:
+/// used from threads of their own, never from a task thread.
+protocol SessionStreams: Sendable {
+    /// The next output, waiting for it; nil at the end (or after `hangUp`).
+    func receive(limit: Int) -> SessionChunk?
+    /// Sends input; false once the process's input is gone.
+    func send(_ bytes: [UInt8]) -> Bool
+    /// Ends the process's input.
+    func endInput()
+    /// Wakes whatever waits on the streams; they are given up.
+    func hangUp()
+}
+
+/// A piece of a process's output, by stream.
+enum SessionChunk: Sendable {
+    case stdout([UInt8])
+    case stderr([UInt8])
+}
+
+/// Moves a session's bytes between the process's streams and the caller: output from a
+/// reader thread, input to a writer thread (the streams block; task threads must not),
+/// resizes to `resize`. Runs until the process's output ends, the caller types the
+/// detach keys, or the caller goes away.
 enum AttachPump {
     private enum Write: Sendable {
         case data([UInt8])
@@ -18,11 +38,12 @@ enum AttachPump {
         case callerGone
     }
 
-    /// - Parameter controlFIFO: conmon's `ctl`, where resizes go.
-    static func run(_ socket: AttachSocket, io: ProcessIO, controlFIFO: String, detachKeys: DetachKeys) async -> Ending {
-        let output = ThreadToTaskBridge<AttachSocket.Packet?>(capacity: 16)
+    static func run(
+        _ socket: any SessionStreams, io: ProcessIO, detachKeys: DetachKeys, resize: @escaping @Sendable (Int, Int) -> Void
+    ) async -> Ending {
+        let output = ThreadToTaskBridge<SessionChunk?>(capacity: 16)
         ProcessSpawn.detachThread {
-            while let packet = socket.receive() {
+            while let packet = socket.receive(limit: 1 << 20) {
                 guard output.put(packet) else { return }
             }
             _ = output.put(nil)
@@ -69,7 +90,7 @@ enum AttachPump {
                     case .end:
                         _ = await writes.submit(.end)
                     case .resize(let width, let height):
-                        ControlFIFO.resize(controlFIFO, width: width, height: height)
+                        resize(width, height)
                     }
                 }
                 return .callerGone

@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// The socket is blocking and used from threads of its own (`AttachPump`), never from a
 /// task thread.
-final class AttachSocket: Sendable {
+final class AttachSocket: SessionStreams {
     private let descriptor: Int32
     private let closed = Atomic<Bool>(false)
 
@@ -44,16 +44,11 @@ final class AttachSocket: Sendable {
         descriptor = socket
     }
 
-    enum Packet {
-        case stdout([UInt8])
-        case stderr([UInt8])
-    }
-
 
     /// Blocks for the next output; nil at the end (conmon closed, or reset the connection
     /// because it exited before accepting it). Packets that are waiting already and come
     /// from the same stream are joined, up to `limit` bytes: fewer, larger chunks onward.
-    func receive(limit: Int = 256 << 10) -> Packet? {
+    func receive(limit: Int = 256 << 10) -> SessionChunk? {
         guard let first = pending.withLock({ held -> [UInt8]? in defer { held = nil }; return held }) ?? receivePacket(waiting: true) else {
             return nil
         }

@@ -29,7 +29,8 @@ extension Runtime {
                 throw error
             }
         }
-        switch await AttachPump.run(socket, io: io, controlFIFO: bundleDirectory(id) + "/ctl", detachKeys: keys) {
+        let control = bundleDirectory(id) + "/ctl"
+        switch await AttachPump.run(socket, io: io, detachKeys: keys, resize: { ControlFIFO.resize(control, width: $0, height: $1) }) {
         case .outputEnded: return .exited(try await waitContainer(id, pollInterval: .milliseconds(250)))
         case .detached: return .detached
         case .callerGone: return .callerGone

@@ -46,7 +46,8 @@ extension Runtime {
             throw .invalidState(id: container.id, state: container.state.status, operation: "exec into; start it first")
         }
         let session = try await startExecSession(container, options)
-        let ending = await AttachPump.run(session.socket, io: io, controlFIFO: session.directory + "/ctl", detachKeys: detachKeys)
+        let control = session.directory + "/ctl"
+        let ending = await AttachPump.run(session.streams, io: io, detachKeys: detachKeys, resize: { ControlFIFO.resize(control, width: $0, height: $1) })
         switch ending {
         case .outputEnded:
             let code = await session.exitCode()
@@ -67,9 +68,11 @@ extension Runtime {
         }
     }
 
-    /// Starts the session's conmon and process, connected to its attach socket before the
-    /// process runs (so none of its output is lost). A command that cannot be run is an
-    /// `execFailed` error carrying podman's exit code for it (126, 127).
+    /// Starts the session's conmon and process. With a terminal the process's streams go
+    /// through conmon's attach socket, connected before the process runs (so none of its
+    /// output is lost); without one conmon hands the process pipes of the daemon's own
+    /// (`-l passthrough`), with nothing relaying in between. A command that cannot be run
+    /// is an `execFailed` error carrying podman's exit code for it (126, 127).
     private func startExecSession(_ container: Container, _ options: ExecOptions) async throws(LibpodError) -> ExecSession {
         let id = container.id
         let sessionID = ContainerNaming.newID()
@@ -79,55 +82,72 @@ extension Runtime {
         do throws(LibpodError) {
             let specPath = directory + "/process.json"
             try FileSystem.writeAtomically(specPath, try execProcess(container, options), mode: 0o600)
-            for _ in 0..<3 {
+            // Sync and start; and attach, for a terminal.
+            for _ in 0..<(options.tty ? 3 : 2) {
                 var ends: [Int32] = [0, 0]
                 guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
                     throw FileSystem.failure("making a socket pair for conmon", directory)
                 }
                 pipes.append((ends[0], ends[1]))
             }
+            let passthrough = options.tty ? nil : try ExecPipes()
             let runtime = ociCommand(for: container)
             var arguments = [
                 conmon.path, "--api-version", "-c", id, "-u", sessionID, "-r", runtime.path, "-b", directory,
                 "-p", directory + "/exec_pid", "-n", container.name, "--exit-dir", directory + "/exit", "--full-attach",
-                "-l", "none", "--log-level", "warning",
+                "-l", passthrough == nil ? "none" : "passthrough", "--log-level", "warning",
             ]
             for argument in runtime.globalArguments { arguments += ["--runtime-arg", argument] }
-            if options.tty { arguments.append("-t") }
             // Input is always open; it ends when the caller says so (at once for a caller
             // with nothing to send).
-            arguments += ["-i", "-e", "--exec-attach", "--exec-process-spec", specPath]
+            arguments += options.tty ? ["-t", "-i", "-e", "--exec-attach"] : ["-e"]
+            arguments += ["--exec-process-spec", specPath]
+            var descriptors = [(pipes[0].child, Int32(3)), (pipes[1].child, Int32(4))]
+            var environment = config.conmonEnvVars + ["_OCI_SYNCPIPE=3", "_OCI_STARTPIPE=4"]
+            if options.tty {
+                descriptors.append((pipes[2].child, 5))
+                environment.append("_OCI_ATTACHPIPE=5")
+            }
+            if let passthrough {
+                descriptors += [(passthrough.childEnds.stdin, 0), (passthrough.childEnds.stdout, 1), (passthrough.childEnds.stderr, 2)]
+            }
             let pid: pid_t
             do {
                 pid = try ProcessSpawn.spawn(
-                    arguments, descriptors: [(pipes[0].child, 3), (pipes[1].child, 4), (pipes[2].child, 5)],
-                    environment: config.conmonEnvVars + ["_OCI_SYNCPIPE=3", "_OCI_STARTPIPE=4", "_OCI_ATTACHPIPE=5"],
-                    scrubbing: ["LISTEN_", "NOTIFY_SOCKET"], workingDirectory: directory)
+                    arguments, descriptors: descriptors, environment: environment, scrubbing: ["LISTEN_", "NOTIFY_SOCKET"],
+                    workingDirectory: directory)
             } catch {
+                passthrough?.releaseChildEnds()
                 throw .helperFailed(program: "conmon (\(conmon.path))", cause: "\(error)")
             }
+            passthrough?.releaseChildEnds()
             for pipe in pipes { close(pipe.child) }
-            let (sync, start, attach) = (pipes[0].parent, pipes[1].parent, pipes[2].parent)
+            let session = ExecSession(
+                directory: directory, containerID: id, sync: pipes[0].parent, start: pipes[1].parent, attach: options.tty ? pipes[2].parent : -1)
             pipes = []
-            let session = ExecSession(directory: directory, containerID: id, sync: sync, start: start, attach: attach)
             do throws(LibpodError) {
                 // conmon forks its monitor once told to start, then its first process exits.
                 session.signalStart()
                 let status = await ProcessSpawn.waitForExit(pid)
                 guard status == 0 else { throw LibpodError.conmon(container: id, message: "exited with status \(status) setting up an exec session") }
-                guard let ready = await session.readMessage(session.attachPipe), ready.data == 0 else {
-                    throw LibpodError.conmon(container: id, message: "did not make the exec session's attach socket")
+                if let passthrough {
+                    session.streams = passthrough
+                } else {
+                    guard let ready = await session.readMessage(session.attachPipe), ready.data == 0 else {
+                        throw LibpodError.conmon(container: id, message: "did not make the exec session's attach socket")
+                    }
+                    session.streams = try AttachSocket(path: directory + "/attach")
+                    // The process starts now, with us connected.
+                    session.signalStart()
                 }
-                session.socket = try AttachSocket(path: directory + "/attach")
-                // The process starts now, with us connected.
-                session.signalStart()
-                guard let started = await session.readMessage(session.syncPipe) else {
-                    throw LibpodError.execFailed(container: id, command: options.command, exitCode: 125, message: "conmon gave no reason")
-                }
-                guard started.data > 0 else {
+                let started = await session.readMessage(session.syncPipe)
+                guard let started, started.data > 0 else {
+                    // Without a relay the runtime's complaint is on the process's own stderr.
+                    let message = started?.message ?? passthrough?.drainStandardError() ?? ""
+                    let text = message.trimmingCharacters(in: .whitespacesAndNewlines)
                     throw LibpodError.execFailed(
-                        container: id, command: options.command, exitCode: Self.execExitCode(forFailure: started.message ?? ""),
-                        message: started.message ?? "no message")
+                        container: id, command: options.command, exitCode: Self.execExitCode(forFailure: text),
+                        message: text.isEmpty ? "the OCI runtime gave no reason" : text)
                 }
                 session.pid = started.data
                 record(Event(type: .container, status: "exec", id: id, name: container.name))
@@ -206,7 +226,7 @@ final class ExecSession: @unchecked Sendable {
     let startPipe: Int32
     let attachPipe: Int32
     /// Set once while starting, before the session is shared.
-    var socket: AttachSocket!
+    var streams: (any SessionStreams)!
     var pid: Int32 = 0
     private let removed = Atomic<Bool>(false)
 
@@ -258,8 +278,8 @@ final class ExecSession: @unchecked Sendable {
     /// Ends the session: its pipes and socket, and its directory.
     func remove() {
         guard !removed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        socket?.hangUp()
-        for pipe in [syncPipe, startPipe, attachPipe] { close(pipe) }
+        streams?.hangUp()
+        for pipe in [syncPipe, startPipe, attachPipe] where pipe >= 0 { close(pipe) }
         try? FileSystem.removeTree(directory)
     }
 }
