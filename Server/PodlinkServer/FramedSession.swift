@@ -23,6 +23,8 @@ enum FramedSession {
                     // client that streams); whole frames of a few bytes stay apart, since
                     // typed keys are where detach keys are looked for.
                     var input: [UInt8] = []
+                    // One allocation for the read's stdin, not one per growth.
+                    input.reserveCapacity(chunk.count)
                     func flush() {
                         if !input.isEmpty { continuation.yield(.data(input)) }
                         input = []

@@ -373,6 +373,7 @@ final class VarlinkClientHandler: ChannelDuplexHandler {
         continuation: CheckedContinuation<(VarlinkReply, NIOAsyncChannel<ByteBuffer, ByteBuffer>?), any Error>
     ) {
         upgraded = true
+        RawStream.allowLargeReads(on: context.channel)
         // Calls sent after the upgrade call will never be answered in varlink.
         failAll(with: VarlinkProtocolError("the connection was upgraded by an earlier call"))
         do {

@@ -446,6 +446,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         unflushed = false
         mode = .raw
+        RawStream.allowLargeReads(on: context.channel)
         let raw = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
             wrappingChannelSynchronously: context.channel,
             configuration: .init(isOutboundHalfClosureEnabled: true)

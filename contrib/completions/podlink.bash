@@ -173,22 +173,22 @@ _podlink() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ps|run|create|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|images|import|load|rmi|tag|info|version|events|help)
+    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|help)
         # Offer subcommand argument completions
         "_podlink_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ps run create start stop kill pause unpause restart rm wait logs inspect images import load rmi tag info version events help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network help' -- "${cur}"))
         ;;
     esac
 }
 
 _podlink_ps() {
     repeating_flags=()
-    non_repeating_flags=(--all -a --quiet -q -h --help)
-    repeating_options=()
-    non_repeating_options=(--url --format)
+    non_repeating_flags=(--all -a --quiet -q --latest -l --size -s --no-trunc -h --help)
+    repeating_options=(--filter -f)
+    non_repeating_options=(--url -n --last --sort --format)
     __podlink_offer_flags_options 0
 
     # Offer option value completions
@@ -196,8 +196,16 @@ _podlink_ps() {
     '--url')
         return
         ;;
+    '--filter'|'-f')
+        return
+        ;;
+    '-n'|'--last')
+        return
+        ;;
+    '--sort')
+        return
+        ;;
     '--format')
-        __podlink_add_completions -W 'table'$'\n''json'
         return
         ;;
     esac
@@ -205,14 +213,17 @@ _podlink_ps() {
 
 _podlink_run() {
     repeating_flags=()
-    non_repeating_flags=(--detach -d --read-only --rm --tty -t -h --help)
-    repeating_options=(--env -e --label -l --volume -v)
-    non_repeating_options=(--url --name -w --workdir --user -u -h --hostname --memory -m --network)
+    non_repeating_flags=(--detach -d -P --publish-all --no-hosts --read-only --rm --tty -t --privileged --init --interactive -i -h --help)
+    repeating_options=(--env -e --label -l --publish -p --dns-search --dns-opt --volume -v --cap-add --cap-drop --env-file --dns --add-host --tmpfs --ulimit --sysctl --device --mount --annotation)
+    non_repeating_options=(--url --detach-keys --name -w --workdir --user -u -h --hostname --memory -m --network --ip --mac-address --restart --cpus --pids-limit --entrypoint --shm-size --stop-signal --stop-timeout --health-cmd --health-interval --health-retries --log-driver --ipc --pid)
     __podlink_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--url')
+        return
+        ;;
+    '--detach-keys')
         return
         ;;
     '--name')
@@ -239,7 +250,94 @@ _podlink_run() {
     '--network')
         return
         ;;
+    '--publish'|'-p')
+        return
+        ;;
+    '--ip')
+        return
+        ;;
+    '--mac-address')
+        return
+        ;;
+    '--dns-search')
+        return
+        ;;
+    '--dns-opt')
+        return
+        ;;
     '--volume'|'-v')
+        return
+        ;;
+    '--restart')
+        return
+        ;;
+    '--cpus')
+        return
+        ;;
+    '--pids-limit')
+        return
+        ;;
+    '--cap-add')
+        return
+        ;;
+    '--cap-drop')
+        return
+        ;;
+    '--entrypoint')
+        return
+        ;;
+    '--env-file')
+        return
+        ;;
+    '--dns')
+        return
+        ;;
+    '--add-host')
+        return
+        ;;
+    '--tmpfs')
+        return
+        ;;
+    '--ulimit')
+        return
+        ;;
+    '--sysctl')
+        return
+        ;;
+    '--device')
+        return
+        ;;
+    '--mount')
+        return
+        ;;
+    '--shm-size')
+        return
+        ;;
+    '--stop-signal')
+        return
+        ;;
+    '--stop-timeout')
+        return
+        ;;
+    '--health-cmd')
+        return
+        ;;
+    '--health-interval')
+        return
+        ;;
+    '--health-retries')
+        return
+        ;;
+    '--log-driver')
+        return
+        ;;
+    '--ipc')
+        return
+        ;;
+    '--pid')
+        return
+        ;;
+    '--annotation')
         return
         ;;
     esac
@@ -247,9 +345,9 @@ _podlink_run() {
 
 _podlink_create() {
     repeating_flags=()
-    non_repeating_flags=(--read-only --rm --tty -t -h --help)
-    repeating_options=(--env -e --label -l --volume -v)
-    non_repeating_options=(--url --name -w --workdir --user -u -h --hostname --memory -m --network)
+    non_repeating_flags=(-P --publish-all --no-hosts --read-only --rm --tty -t --privileged --init --interactive -i -h --help)
+    repeating_options=(--env -e --label -l --publish -p --dns-search --dns-opt --volume -v --cap-add --cap-drop --env-file --dns --add-host --tmpfs --ulimit --sysctl --device --mount --annotation)
+    non_repeating_options=(--url --name -w --workdir --user -u -h --hostname --memory -m --network --ip --mac-address --restart --cpus --pids-limit --entrypoint --shm-size --stop-signal --stop-timeout --health-cmd --health-interval --health-retries --log-driver --ipc --pid)
     __podlink_offer_flags_options -1
 
     # Offer option value completions
@@ -281,7 +379,139 @@ _podlink_create() {
     '--network')
         return
         ;;
+    '--publish'|'-p')
+        return
+        ;;
+    '--ip')
+        return
+        ;;
+    '--mac-address')
+        return
+        ;;
+    '--dns-search')
+        return
+        ;;
+    '--dns-opt')
+        return
+        ;;
     '--volume'|'-v')
+        return
+        ;;
+    '--restart')
+        return
+        ;;
+    '--cpus')
+        return
+        ;;
+    '--pids-limit')
+        return
+        ;;
+    '--cap-add')
+        return
+        ;;
+    '--cap-drop')
+        return
+        ;;
+    '--entrypoint')
+        return
+        ;;
+    '--env-file')
+        return
+        ;;
+    '--dns')
+        return
+        ;;
+    '--add-host')
+        return
+        ;;
+    '--tmpfs')
+        return
+        ;;
+    '--ulimit')
+        return
+        ;;
+    '--sysctl')
+        return
+        ;;
+    '--device')
+        return
+        ;;
+    '--mount')
+        return
+        ;;
+    '--shm-size')
+        return
+        ;;
+    '--stop-signal')
+        return
+        ;;
+    '--stop-timeout')
+        return
+        ;;
+    '--health-cmd')
+        return
+        ;;
+    '--health-interval')
+        return
+        ;;
+    '--health-retries')
+        return
+        ;;
+    '--log-driver')
+        return
+        ;;
+    '--ipc')
+        return
+        ;;
+    '--pid')
+        return
+        ;;
+    '--annotation')
+        return
+        ;;
+    esac
+}
+
+_podlink_exec() {
+    repeating_flags=()
+    non_repeating_flags=(--interactive -i --tty -t --privileged -h --help)
+    repeating_options=(--env -e)
+    non_repeating_options=(--url --user -u --workdir -w --detach-keys)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--env'|'-e')
+        return
+        ;;
+    '--user'|'-u')
+        return
+        ;;
+    '--workdir'|'-w')
+        return
+        ;;
+    '--detach-keys')
+        return
+        ;;
+    esac
+}
+
+_podlink_attach() {
+    repeating_flags=()
+    non_repeating_flags=(--no-stdin -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --detach-keys)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--detach-keys')
         return
         ;;
     esac
@@ -289,14 +519,17 @@ _podlink_create() {
 
 _podlink_start() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--attach -a --interactive -i -h --help)
     repeating_options=()
-    non_repeating_options=(--url)
+    non_repeating_options=(--url --detach-keys)
     __podlink_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--url')
+        return
+        ;;
+    '--detach-keys')
         return
         ;;
     esac
@@ -438,7 +671,7 @@ _podlink_inspect() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--url --type -t)
+    non_repeating_options=(--url --type -t --format -f)
     __podlink_offer_flags_options -1
 
     # Offer option value completions
@@ -447,6 +680,73 @@ _podlink_inspect() {
         return
         ;;
     '--type'|'-t')
+        return
+        ;;
+    '--format'|'-f')
+        return
+        ;;
+    esac
+}
+
+_podlink_top() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_mount() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_umount() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_diff() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
         return
         ;;
     esac
@@ -591,6 +891,275 @@ _podlink_events() {
         return
         ;;
     '--since')
+        return
+        ;;
+    esac
+}
+
+_podlink_container() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    prune)
+        # Offer subcommand argument completions
+        "_podlink_container_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'prune' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_container_prune() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_image() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    prune)
+        # Offer subcommand argument completions
+        "_podlink_image_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'prune' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_image_prune() {
+    repeating_flags=()
+    non_repeating_flags=(--all -a --force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_system() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    reset)
+        # Offer subcommand argument completions
+        "_podlink_system_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'reset' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_system_reset() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_healthcheck() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    run)
+        # Offer subcommand argument completions
+        "_podlink_healthcheck_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'run' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_healthcheck_run() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_port() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_network() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    ls|inspect|create|rm)
+        # Offer subcommand argument completions
+        "_podlink_network_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'ls inspect create rm' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_network_ls() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_podlink_network_inspect() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_network_create() {
+    repeating_flags=()
+    non_repeating_flags=(--internal --disable-dns -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --driver --subnet --gateway --ip-range --bridge)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--driver')
+        return
+        ;;
+    '--subnet')
+        return
+        ;;
+    '--gateway')
+        return
+        ;;
+    '--ip-range')
+        return
+        ;;
+    '--bridge')
+        return
+        ;;
+    esac
+}
+
+_podlink_network_rm() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
         return
         ;;
     esac

@@ -274,7 +274,7 @@ _varlink_help() {
 
 _varlink_call() {
     repeating_flags=()
-    non_repeating_flags=(-j -m --more --collect --oneway --no-validate --version -h --help)
+    non_repeating_flags=(-j -m --more --collect --oneway --no-validate --upgrade --version -h --help)
     repeating_options=()
     non_repeating_options=(-A --activate -b --bridge --timeout -R --resolver --json)
     __varlink_offer_flags_options 3
