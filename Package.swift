@@ -118,12 +118,19 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // A file tree as a tar, for cp: packed the same way by the daemon and the CLI.
+        .target(
+            name: "FileTreeArchive",
+            dependencies: ["CArchive"],
+            swiftSettings: strict
+        ),
+
         // The runtime: configuration, discovery, state, locks, refresh, events, names, info.
         // Knows nothing of varlink.
         .target(
             name: "Libpod",
             dependencies: [
-                "ProcessSpawn", "CArchive",
+                "ProcessSpawn", "CArchive", "FileTreeArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -166,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "podlink",
             dependencies: [
-                "PodmanClient", "PodlinkInterfaces", "Varlink",
+                "PodmanClient", "PodlinkInterfaces", "Varlink", "FileTreeArchive", "CArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Client/podlink",

@@ -17,7 +17,7 @@ import VarlinkNIO
 public struct PodmanClient: Sendable {
     /// Every io.podman method, as generated from interfaces/io.podman.varlink.
     public let api: IoPodman.Client
-    /// Podlink's methods beyond io.podman (networks), from interfaces/io.podlink.varlink.
+    /// Podlink's methods beyond io.podman (networks, copies), from interfaces/io.podlink.varlink.
     public let podlink: IoPodlink.Client
     private let connection: VarlinkConnection
     /// Where the daemon is: upgraded calls (files, exec, attach) take a connection of their own.
@@ -419,6 +419,21 @@ public struct PodmanClient: Sendable {
                 guard received == reply.len else { throw PodmanClientError("received \(received) of \(reply.len) bytes of \(remotePath)") }
             }
         }
+    }
+
+    /// Extracts the local tar `archive` at `destination` in the container (into it when
+    /// it is a directory there, otherwise as it): `cp` without the packing, which is
+    /// the caller's (the podlink CLI packs with FileTreeArchive).
+    public func copyArchive(_ archive: String, into container: String, at destination: String) async throws {
+        let remote = try await sendFile(archive)
+        _ = try await podlink.copyIntoContainer(container: container, archive: remote, destination: destination)
+    }
+
+    /// Writes `path` of the container, as a tar whose entries start with the path's last
+    /// component, to the local file `archive`.
+    public func copyArchive(from container: String, path: String, to archive: String) async throws {
+        let remote = try await podlink.copyFromContainer(container: container, path: path).archive
+        try await receiveFile(remote, to: archive)
     }
 
     /// Imports a rootfs tarball on this machine as `reference`: it is sent to the daemon

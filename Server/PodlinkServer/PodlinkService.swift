@@ -4,7 +4,8 @@ import PodlinkInterfaces
 import Varlink
 
 /// io.podlink on Libpod: what io.podman 1.9.3 never had a method for (podman 1.9's
-/// `network` commands worked on CNI files in its local CLI), served beside io.podman.
+/// `network` commands worked on CNI files in its local CLI; its remote client had no
+/// `cp`), served beside io.podman.
 public struct PodlinkService: IoPodlink.ServiceProtocol {
     public let runtime: Runtime
 
@@ -47,6 +48,32 @@ public struct PodlinkService: IoPodlink.ServiceProtocol {
     ) async throws -> IoPodlink.Methods.RemoveNetwork.Reply {
         try await mapping {
             .init(name: parameters.name, removedContainers: try await runtime.removeNetwork(parameters.name, force: parameters.force))
+        }
+    }
+
+    // MARK: - Copies
+
+    public func copyIntoContainer(
+        _ parameters: IoPodlink.Methods.CopyIntoContainer.Parameters, call: VarlinkCall<IoPodlink.Methods.CopyIntoContainer.Reply>
+    ) async throws -> IoPodlink.Methods.CopyIntoContainer.Reply {
+        try await copyMapping {
+            try await runtime.copyIntoContainer(parameters.container, archive: parameters.archive, destination: parameters.destination)
+            return .init()
+        }
+    }
+
+    public func copyFromContainer(
+        _ parameters: IoPodlink.Methods.CopyFromContainer.Parameters, call: VarlinkCall<IoPodlink.Methods.CopyFromContainer.Reply>
+    ) async throws -> IoPodlink.Methods.CopyFromContainer.Reply {
+        try await copyMapping { .init(archive: try await runtime.copyFromContainer(parameters.container, path: parameters.path)) }
+    }
+
+    func copyMapping<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as LibpodError {
+            if case .containerNotFound(let name) = error { throw IoPodlink.ContainerNotFound(name: name, reason: error.description) }
+            throw IoPodlink.CopyFailed(reason: error.description)
         }
     }
 

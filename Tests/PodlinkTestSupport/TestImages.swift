@@ -8,7 +8,7 @@ public enum TestImages {
     /// The applets the tests run; each is a symlink to /bin/busybox in the root filesystem.
     public static let applets = [
         "sh", "true", "false", "sleep", "echo", "cat", "ls", "ps", "top", "env", "id", "mkdir", "rm", "touch", "hostname", "grep",
-        "pwd", "wc", "printf", "test", "seq", "wget", "httpd", "ip", "nc", "nslookup", "sha256sum", "stty", "kill",
+        "pwd", "wc", "printf", "test", "seq", "wget", "httpd", "ip", "nc", "nslookup", "sha256sum", "stty", "kill", "stat", "ln", "readlink",
     ]
 
     /// A root filesystem directory `<dir>/<name>`: /bin/busybox with its applet links, the

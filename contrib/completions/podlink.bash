@@ -173,13 +173,13 @@ _podlink() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|help)
+    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|cp|help)
         # Offer subcommand argument completions
         "_podlink_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network cp help' -- "${cur}"))
         ;;
     esac
 }
@@ -1156,6 +1156,21 @@ _podlink_network_rm() {
     repeating_options=()
     non_repeating_options=(--url)
     __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_cp() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in

@@ -29,6 +29,9 @@ enum LayerArchive {
         /// The outer tarball of a docker-archive or oci-archive: regular files,
         /// directories, symlinks and hard links, owned by us, nothing else.
         case files
+        /// What `cp` brings into a container: regular files, directories, symlinks and
+        /// hard links with their permissions and times, owned by the daemon's user.
+        case copy
     }
 
     /// libarchive switches the process's working directory for paths this long (to
@@ -62,6 +65,9 @@ enum LayerArchive {
         defer { archive_write_free(disk) }
         let privileged = geteuid() == 0
         var flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT
+        if mode == .copy {
+            flags |= ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME
+        }
         if mode == .layer {
             flags |= ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR
             // Numeric owners from the tar: no user-name lookup is installed, so the
@@ -87,7 +93,7 @@ enum LayerArchive {
             }
             let type = archive_entry_filetype(entry) & S_IFMT
             switch mode {
-            case .files:
+            case .files, .copy:
                 guard type == S_IFREG || type == S_IFDIR || type == S_IFLNK else { continue }
             case .layer:
                 if let last = components.last, last.hasPrefix(".wh.") {

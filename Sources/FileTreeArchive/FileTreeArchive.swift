@@ -1,0 +1,71 @@
+import CArchive
+import Glibc
+
+/// A file tree as a tar, for `cp`: the daemon packs a path of a container, the CLI a
+/// local path, the same way, so both ends read what the other wrote.
+public enum FileTreeArchive {
+    /// Why packing failed, saying which path.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Writes `source` (a file, a symbolic link, or a directory with everything below it)
+    /// to a new tar at `output`, its entries named from `name` down (`name`,
+    /// `name/child`, ...). Links are stored as links, never followed; owners are numeric.
+    public static func pack(_ source: String, as name: String, to output: String) throws(Failure) {
+        let source = source.count > 1 && source.hasSuffix("/") ? String(source.dropLast()) : source
+        guard let disk = archive_read_disk_new() else { throw Failure("libarchive cannot allocate a disk reader") }
+        defer { archive_read_free(disk) }
+        archive_read_disk_set_symlink_physical(disk)
+        guard archive_read_disk_open(disk, source) == ARCHIVE_OK else {
+            throw Failure("cannot read \(source): \(message(disk))")
+        }
+        guard let tar = archive_write_new() else { throw Failure("libarchive cannot allocate a tar writer") }
+        defer { archive_write_free(tar) }
+        archive_write_set_format_pax_restricted(tar)
+        guard archive_write_open_filename(tar, output) == ARCHIVE_OK else {
+            throw Failure("cannot write \(output): \(message(tar))")
+        }
+        guard let entry = archive_entry_new() else { throw Failure("libarchive cannot allocate an entry") }
+        defer { archive_entry_free(entry) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            archive_entry_clear(entry)
+            let status = archive_read_next_header2(disk, entry)
+            if status == ARCHIVE_EOF { break }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
+                throw Failure("reading \(source): \(message(disk))")
+            }
+            archive_read_disk_descend(disk)
+            let path = String(cString: archive_entry_pathname(entry))
+            archive_entry_set_pathname(entry, name + path.dropFirst(source.count))
+            // Stored by number: the two ends need not share user names.
+            archive_entry_set_uname(entry, nil)
+            archive_entry_set_gname(entry, nil)
+            guard archive_write_header(tar, entry) == ARCHIVE_OK else {
+                throw Failure("archiving \(path): \(message(tar))")
+            }
+            guard archive_entry_filetype(entry) & S_IFMT == S_IFREG, archive_entry_size(entry) > 0 else { continue }
+            while true {
+                let count = buffer.withUnsafeMutableBytes { archive_read_data(disk, $0.baseAddress, $0.count) }
+                if count == 0 { break }
+                guard count > 0 else { throw Failure("reading \(path): \(message(disk))") }
+                let written = buffer.withUnsafeBytes { archive_write_data(tar, $0.baseAddress, count) }
+                guard written == count else { throw Failure("writing \(output): \(message(tar))") }
+            }
+        }
+        guard archive_write_close(tar) == ARCHIVE_OK else { throw Failure("finishing \(output): \(message(tar))") }
+    }
+
+    /// The name `cp` gives what it copies from `path`: its last component.
+    public static func entryName(of path: String) -> String? {
+        let last = path.split(separator: "/").last.map(String.init)
+        guard let last, last != ".", last != ".." else { return nil }
+        return last
+    }
+
+    static func message(_ archive: OpaquePointer) -> String {
+        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
+}
