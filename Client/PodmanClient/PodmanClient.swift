@@ -138,8 +138,9 @@ public struct PodmanClient: Sendable {
         try await api.waitContainer(name: nameOrID, interval: 250_000_000).exitcode
     }
 
-    public func remove(_ nameOrID: String, force: Bool = false) async throws {
-        _ = try await api.removeContainer(name: nameOrID, force: force, removeVolumes: false)
+    /// Removes a container; with `removeVolumes`, its anonymous volumes too (`rm -v`).
+    public func remove(_ nameOrID: String, force: Bool = false, removeVolumes: Bool = false) async throws {
+        _ = try await api.removeContainer(name: nameOrID, force: force, removeVolumes: removeVolumes)
     }
 
     /// Create, start, wait and remove (`podman run --rm`): returns the exit code. The
@@ -331,6 +332,34 @@ public struct PodmanClient: Sendable {
 
     /// The CNI networks of the daemon (`podman network ls`).
     public func networks() async throws -> [IoPodlink.Network] { try await podlink.listNetworks().networks }
+
+    // MARK: - Volumes
+
+    /// Creates a named volume (a new name is made when `name` is nil); returns its name.
+    /// `options` are the local driver's `type`, `o` and `device` (a tmpfs, a bind).
+    @discardableResult
+    public func createVolume(_ name: String? = nil, labels: [String: String] = [:], options: [String: String] = [:]) async throws -> String {
+        try await api.volumeCreate(options: .init(volumeName: name ?? "", driver: "", labels: labels, options: options)).volumeName
+    }
+
+    /// Every volume.
+    public func volumes() async throws -> [IoPodman.Volume] { try await api.getVolumes(args: [], all: true).volumes }
+
+    /// The volume's inspect document (podman's InspectVolumeData) as JSON.
+    public func inspectVolume(_ name: String) async throws -> String { try await api.inspectVolume(name: name).volume }
+
+    /// Removes a volume; one in use is refused unless `force`, which removes its containers.
+    public func removeVolume(_ name: String, force: Bool = false) async throws {
+        let reply = try await api.volumeRemove(options: .init(volumes: [name], all: false, force: force))
+        if let failure = reply.failures[name] { throw PodmanClientError(failure) }
+    }
+
+    /// Removes every volume no container uses; returns their names.
+    public func pruneVolumes() async throws -> [String] {
+        let reply = try await api.volumesPrune()
+        if let failure = reply.prunedErrors.first { throw PodmanClientError(failure) }
+        return reply.prunedNames
+    }
 
     /// The network's configuration file, as JSON (`podman network inspect`).
     public func inspectNetwork(_ name: String) async throws -> String { try await podlink.inspectNetwork(name: name).config }

@@ -64,7 +64,7 @@ struct ContainerCreateArguments: ParsableArguments {
     @Option(help: "DNS search domain (repeatable).") var dnsSearch: [String] = []
     @Option(help: "DNS resolver option (repeatable).") var dnsOpt: [String] = []
     @Flag(help: "Leave the image's /etc/hosts alone.") var noHosts = false
-    @Option(name: .shortAndLong, help: "Bind mount /host:/container[:ro] (repeatable).") var volume: [String] = []
+    @Option(name: .shortAndLong, help: "A volume: /host:/container[:ro] (a bind mount), NAME:/container[:ro] (a named volume, created on first use) or /container (an anonymous one) (repeatable).") var volume: [String] = []
     @Flag(help: "Read-only root file system.") var readOnly = false
     @Flag(help: "Remove the container when it exits.") var rm = false
     @Flag(name: .shortAndLong, help: "Allocate a terminal.") var tty = false
@@ -359,8 +359,9 @@ struct Rm: ContainerAction {
     static let configuration = CommandConfiguration(abstract: "Remove containers.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Kill and remove running containers too.") var force = false
+    @Flag(name: .shortAndLong, help: "Remove the containers' anonymous volumes too.") var volumes = false
     @Argument(help: "Containers (name or ID).") var containers: [String]
-    func act(_ client: PodmanClient, _ name: String) async throws { try await client.remove(name, force: force) }
+    func act(_ client: PodmanClient, _ name: String) async throws { try await client.remove(name, force: force, removeVolumes: volumes) }
 }
 
 struct Wait: AsyncParsableCommand {

@@ -15,7 +15,7 @@ struct Podlink: AsyncParsableCommand {
             Ps.self, Run.self, Create.self, Exec.self, Attach.self, Start.self, Stop.self, Kill.self, Pause.self, Unpause.self, Restart.self,
             Rm.self, Wait.self, Logs.self, Inspect.self, Top.self, Mount.self, Umount.self, Diff.self, Images.self,
             Import.self, Load.self, Rmi.self, Tag.self, Info.self, Version.self, Events.self, ContainerCommands.self,
-            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self, Cp.self,
+            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self, VolumeCommands.self, Cp.self,
         ])
 
     /// podman takes `--url` before the command (`podlink --url X ps`); the parser wants
@@ -27,7 +27,10 @@ struct Podlink: AsyncParsableCommand {
             if arguments.count > count {
                 let option = Array(arguments[0..<count])
                 arguments.removeFirst(count)
-                arguments.insert(contentsOf: option, at: 1)
+                // After the command, or after a group's subcommand (`volume ls`).
+                let groups = configuration.subcommands.filter { !$0.configuration.subcommands.isEmpty }.compactMap { $0.configuration.commandName }
+                let position = groups.contains(arguments[0]) && arguments.count > 1 ? 2 : 1
+                arguments.insert(contentsOf: option, at: position)
             }
         }
         await main(arguments)

@@ -57,9 +57,6 @@ enum CreateMapping {
         if let options = create.storageOpt, !options.isEmpty {
             throw CreateError(field: "storageOpt", message: "is not supported: per-container storage options need a quota-capable file system")
         }
-        if let mode = create.imageVolume, !["", "ignore"].contains(mode) {
-            throw CreateError(field: "imageVolume", message: "\"\(mode)\" is not supported: volumes for an image's VOLUME paths come with named volumes, which are not built yet; use ignore")
-        }
         if let systemd = create.systemd, systemd == "always" {
             throw CreateError(field: "systemd", message: "\"always\" is not supported: Podlink does not prepare containers for systemd as init")
         }
@@ -329,8 +326,17 @@ enum CreateMapping {
     private static func filesystem(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
         options.readOnlyRootfs = create.readonly ?? false
         options.readOnlyTmpfs = create.readonlytmpfs ?? true
+        switch create.imageVolume ?? "" {
+        case "", "bind": options.imageVolumes = .anonymous
+        case "tmpfs": options.imageVolumes = .tmpfs
+        case "ignore": options.imageVolumes = .ignore
+        case let mode: throw CreateError(field: "imageVolume", message: "\"\(mode)\" is not a mode; use bind (anonymous volumes), tmpfs or ignore")
+        }
         for volume in create.volume ?? [] {
-            options.mounts.append(try bindMount(volume))
+            switch try volumeMount(volume) {
+            case .bind(let mount): options.mounts.append(mount)
+            case .volume(let mount): options.volumes.append(mount)
+            }
         }
         for specification in create.mount ?? [] {
             try mount(specification, &options)
@@ -345,14 +351,23 @@ enum CreateMapping {
         options.volumesFrom = create.volumesFrom ?? []
     }
 
-    /// `-v /host:/container[:options]`.
-    private static func bindMount(_ volume: String) throws(CreateError) -> BindMount {
-        let parts = volume.split(separator: ":").map(String.init)
-        guard parts.count == 2 || parts.count == 3 else {
-            throw CreateError(field: "volume", message: "\"\(volume)\" must be /host/path:/container/path[:ro|rw]")
+    enum VolumeSpecification {
+        case bind(BindMount)
+        case volume(VolumeMount)
+    }
+
+    /// `-v /host:/container[:options]`, `-v NAME:/container[:options]` (a named volume),
+    /// `-v /container` (an anonymous volume).
+    private static func volumeMount(_ volume: String) throws(CreateError) -> VolumeSpecification {
+        let parts = volume.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 1 {
+            guard parts[0].hasPrefix("/") else {
+                throw CreateError(field: "volume", message: "\"\(volume)\" must be /host/path:/container/path, NAME:/container/path or /container/path")
+            }
+            return .volume(VolumeMount(name: "", destination: parts[0]))
         }
-        guard parts[0].hasPrefix("/") else {
-            throw CreateError(field: "volume", message: "\"\(volume)\": named volumes are not built yet; give a host path")
+        guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, parts[1].hasPrefix("/") else {
+            throw CreateError(field: "volume", message: "\"\(volume)\" must be /host/path:/container/path[:ro|rw] or NAME:/container/path[:ro|rw]")
         }
         var readOnly = false
         for option in parts.count == 3 ? parts[2].split(separator: ",").map(String.init) : [] {
@@ -365,7 +380,10 @@ enum CreateMapping {
                 throw CreateError(field: "volume", message: "option \"\(option)\" in \"\(volume)\" is not supported; use ro or rw")
             }
         }
-        return BindMount(source: parts[0], destination: parts[1], readOnly: readOnly)
+        guard parts[0].hasPrefix("/") else {
+            return .volume(VolumeMount(name: parts[0], destination: parts[1], readOnly: readOnly))
+        }
+        return .bind(BindMount(source: parts[0], destination: parts[1], readOnly: readOnly))
     }
 
     /// `--mount type=bind,source=/a,destination=/b[,ro]` and `type=tmpfs,destination=/t[,tmpfs-size=...]`.
@@ -398,9 +416,10 @@ enum CreateMapping {
             if readOnly { tmpfsOptions[0] = "ro" }
             options.tmpfs.append(TmpfsMount(destination: destination, options: tmpfsOptions))
         case "volume":
-            throw CreateError(field: "mount", message: "\"\(specification)\": named volumes are not built yet; use type=bind or type=tmpfs")
+            // Without a source, an anonymous volume.
+            options.volumes.append(VolumeMount(name: fields["source"] ?? fields["src"] ?? "", destination: destination, readOnly: readOnly))
         default:
-            throw CreateError(field: "mount", message: "\"\(specification)\" needs type=bind or type=tmpfs")
+            throw CreateError(field: "mount", message: "\"\(specification)\" needs type=bind, type=volume or type=tmpfs")
         }
     }
 

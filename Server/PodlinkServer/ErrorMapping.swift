@@ -17,8 +17,9 @@ enum PodmanErrors {
         case .imageNotFound(let id): return IoPodman.ImageNotFound(id: id, reason: reason)
         case .ambiguousImageID(let prefix, _): return IoPodman.ImageNotFound(id: prefix, reason: reason)
         case .invalidState(let id, _, _): return IoPodman.InvalidState(id: id, reason: reason)
+        case .volumeNotFound(let name): return IoPodman.VolumeNotFound(id: name, reason: reason)
         case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported, .portInUse,
-            .networkNotFound, .networkInUse, .execFailed:
+            .networkNotFound, .networkInUse, .execFailed, .volumeExists, .volumeInUse:
             return IoPodman.ErrorOccurred(reason: reason)
         case .config, .executableNotFound, .runtimeStopped, .fileSystem, .stateDatabase, .ociRuntime, .conmon,
             .helperFailed, .damaged, .encoding, .timedOut, .cancelled, .network:

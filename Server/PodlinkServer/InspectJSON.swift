@@ -423,8 +423,13 @@ struct ContainerInspectJSON: Encodable {
         self.GraphDriver = .init(Name: driver, Data: graphData)
         SizeRw = sizes?.writable
         SizeRootFs = sizes.flatMap { $0.rootfs == 0 ? nil : $0.rootfs }
-        Mounts = config.mounts.map {
-            .init(Source: $0.source, Destination: $0.destination, Options: ["rbind"], RW: !$0.readOnly)
+        Mounts = config.mounts.map { mount in
+            // A named volume's bind shows as podman shows a volume: its name and driver.
+            if let volume = config.volumes.first(where: { $0.destination == mount.destination }) {
+                return .init(Type: "volume", Name: volume.name, Source: mount.source, Destination: mount.destination, Driver: "local",
+                    Options: ["nosuid", "nodev", "rbind"], RW: !mount.readOnly)
+            }
+            return .init(Source: mount.source, Destination: mount.destination, Options: ["rbind"], RW: !mount.readOnly)
         }
         self.NetworkSettings = .init(container, status: inspection.network)
         Namespace = config.namespace

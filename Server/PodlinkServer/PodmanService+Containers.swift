@@ -88,7 +88,7 @@ extension PodmanService {
 
     public func removeContainer(_ parameters: IoPodman.Methods.RemoveContainer.Parameters, call: VarlinkCall<IoPodman.Methods.RemoveContainer.Reply>) async throws -> IoPodman.Methods.RemoveContainer.Reply {
         try await withContainer(parameters.name) { id in
-            try await runtime.removeContainer(id, force: parameters.force)
+            try await runtime.removeContainer(id, force: parameters.force, removeVolumes: parameters.removeVolumes)
             return .init(container: id)
         }
     }
@@ -298,7 +298,7 @@ extension PodmanService {
 
     /// podman rm -f's fallback for a container that cannot be removed normally.
     public func evictContainer(_ parameters: IoPodman.Methods.EvictContainer.Parameters, call: VarlinkCall<IoPodman.Methods.EvictContainer.Reply>) async throws -> IoPodman.Methods.EvictContainer.Reply {
-        try await mapping { .init(container: try await runtime.evictContainer(parameters.name)) }
+        try await mapping { .init(container: try await runtime.evictContainer(parameters.name, removeVolumes: parameters.removeVolumes)) }
     }
 
     /// Changes of a container against its image, or of an image's top layer; podman's

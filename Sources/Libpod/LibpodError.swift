@@ -66,6 +66,12 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An image archive or layer that is malformed, or has an entry that would write
     /// outside its directory.
     case invalidArchive(path: String, reason: String)
+    /// No volume of that name.
+    case volumeNotFound(String)
+    /// A volume of that name exists already.
+    case volumeExists(String)
+    /// Containers use the volume that was to be removed.
+    case volumeInUse(name: String, containers: [String])
 
     public var description: String {
         switch self {
@@ -107,6 +113,12 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
             return "no CNI network named \"\(name)\" in \(directory)\(known.isEmpty ? "" : " (there are: \(known.joined(separator: ", ")))"); create it with `podlink network create \(name)`"
         case .networkInUse(let name, let containers):
             return "network \(name) is used by \(containers.joined(separator: ", ")); remove them first, or force the removal"
+        case .volumeNotFound(let name):
+            return "no volume named \"\(name)\"; `podlink volume ls` lists the volumes"
+        case .volumeExists(let name):
+            return "a volume named \"\(name)\" exists already; choose another name, or use it as it is"
+        case .volumeInUse(let name, let containers):
+            return "volume \(name) is used by container(s) \(containers.map { String($0.prefix(12)) }.joined(separator: ", ")); remove them first, or force the removal (which removes them)"
         case .imageNotFound(let reference):
             return "no image with name or ID \"\(reference)\" found; `podlink images` lists the images"
         case .ambiguousImageID(let prefix, let matches):

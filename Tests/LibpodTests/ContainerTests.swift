@@ -57,7 +57,7 @@ private func cleanUp(_ runtime: Runtime, _ scratch: ScratchDirectories) async th
     }
     try? await runtime.shutdown()
     // Nothing of the test may stay mounted.
-    let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let mounts = MountTable.read()
     #expect(!mounts.contains(scratch.root), "a mount under \(scratch.root) outlived its container")
     scratch.remove()
 }
@@ -177,7 +177,7 @@ func collect(_ stream: AsyncThrowingStream<LogLine, any Error>) async throws -> 
         }
         var previous: [String]?
         for _ in 0..<50 {
-            let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            let table = MountTable.read()
             var found: [String] = []
             for line in table.split(separator: "\n") {
                 let fields = line.split(separator: " ")

@@ -135,7 +135,7 @@ final class Daemon: @unchecked Sendable {
     /// the container), their cgroups, address leases and iptables rules.
     func leftoversNow(of ids: [String]) async -> [String] {
         var found: [String] = []
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = MountTable.read()
         for line in mounts.split(separator: "\n") where line.contains(root) { found.append("mount: \(line)") }
         let daemonPID = pid
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
@@ -184,11 +184,10 @@ final class Daemon: @unchecked Sendable {
     func simulateReboot(killing pids: [Int]) async throws {
         for pid in pids where pid > 0 { kill(Int32(pid), SIGKILL) }
         try await Task.sleep(for: .milliseconds(200))
-        // mountinfo read while other tests mount and unmount may miss entries (the kernel
-        // pages through a list that changes): unmount what a read shows until tmp_dir
-        // can go.
+        // Unmount what the table shows until tmp_dir can go (a mount made under another
+        // mount is shown only once that one is gone from the table's order).
         for attempt in 0..<50 {
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            let mounts = MountTable.read()
             let points = mounts.split(separator: "\n").compactMap { line -> String? in
                 let fields = line.split(separator: " ")
                 return fields.count > 4 && fields[4].hasPrefix(root + "/") ? String(fields[4]) : nil
@@ -224,10 +223,12 @@ final class Daemon: @unchecked Sendable {
         if process == nil { try? await start() }
         if let client = try? await client() {
             for container in (try? await client.containers()) ?? [] { try? await client.remove(container.id, force: true) }
+            // A volume with options is a mount of its own until it is removed.
+            for volume in (try? await client.volumes()) ?? [] { try? await client.removeVolume(volume.name, force: true) }
             await client.close()
         }
         await stop()
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = MountTable.read()
         #expect(!mounts.contains(root), "a mount under \(root) outlived the test")
         try? FileManager.default.removeItem(atPath: root)
         await deleteNetworkNamespace()

@@ -231,3 +231,32 @@ public enum Tool {
     }
 }
 
+
+/// The kernel's mount table as this process sees it. Read with read(2) until end of
+/// file: procfs hands it out a page per read, and Foundation's `String(contentsOfFile:)`
+/// stops after the first short read, so whatever lies past the first 4 KiB (the mounts a
+/// test made last) would be missing.
+public enum MountTable {
+    public static func read() -> String {
+        let descriptor = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var table: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            table += buffer[..<count]
+        }
+        return String(decoding: table, as: UTF8.self)
+    }
+
+    /// The mount points in the table.
+    public static func mountPoints() -> [String] {
+        read().split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 ? String(fields[4]) : nil
+        }
+    }
+}

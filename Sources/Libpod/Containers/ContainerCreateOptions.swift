@@ -43,6 +43,11 @@ public struct ContainerCreateOptions: Sendable, Equatable {
     /// `80`, `80/tcp`, `53/udp`, `8000-8010/tcp`: added to the image's.
     public var exposedPorts: [String] = []
     public var mounts: [BindMount] = []
+    /// Named volumes (`-v NAME:/path`), created on first use; a volume of "" is an
+    /// anonymous one (`-v /path`).
+    public var volumes: [VolumeMount] = []
+    /// What the image's VOLUME paths get (podman's --image-volume).
+    public var imageVolumes = ImageVolumeMode.anonymous
     /// Containers (names or IDs) whose bind mounts this one gets too (`ID[:ro|rw]`).
     public var volumesFrom: [String] = []
     public var tmpfs: [TmpfsMount] = []
@@ -204,4 +209,14 @@ public struct ContainerCreateOptions: Sendable, Equatable {
     static func isCapability(_ name: String) -> Bool {
         name == "ALL" || OCISpecBuilder.allCapabilities.contains(name)
     }
+}
+
+/// What a container gets at the paths its image declares as VOLUME.
+public enum ImageVolumeMode: String, Sendable {
+    /// A new anonymous volume each, with the image's content copied in (podman's `bind`).
+    case anonymous
+    /// A tmpfs each.
+    case tmpfs
+    /// Nothing: the paths stay part of the container's root file system.
+    case ignore
 }

@@ -59,8 +59,19 @@ extension Runtime {
         var stopSignal = options.stopSignal ?? SIGTERM
         if options.stopSignal == nil, let name = imageConfig.stopSignal { stopSignal = try Signals.number(name) }
         var mounts = options.mounts
+        var tmpfs = options.tmpfs
+        var volumeMounts = options.volumes.filter { !$0.name.isEmpty }
+        var anonymousPaths = options.volumes.filter { $0.name.isEmpty }.map(\.destination)
+        let taken = Set(mounts.map(\.destination) + tmpfs.map(\.destination) + options.volumes.map(\.destination))
+        switch options.imageVolumes {
+        case .anonymous: anonymousPaths += imageConfig.volumes.filter { !taken.contains($0) }
+        case .tmpfs: tmpfs += imageConfig.volumes.filter { !taken.contains($0) }.map { TmpfsMount(destination: $0) }
+        case .ignore: break
+        }
         for source in options.volumesFrom {
-            mounts += try await mountsShared(from: source, into: mounts)
+            let (shared, sharedVolumes) = try await mountsShared(from: source, into: mounts)
+            mounts += shared
+            volumeMounts += sharedVolumes
         }
         if let initPath = options.initPath, !FileSystem.exists(initPath) {
             throw .invalidArgument("invalid init-path: \(initPath) does not exist on this machine; install catatonit or tini, or give its path")
@@ -82,23 +93,45 @@ extension Runtime {
             readOnlyRootfs: options.readOnlyRootfs, readOnlyTmpfs: options.readOnlyTmpfs, resources: options.resources,
             security: options.security, namespaces: try await resolved(options.namespaces), network: try await resolved(options.network),
             portMappings: portMappings, staticIP: options.staticIP, staticMAC: options.staticMAC,
-            nameResolution: options.nameResolution, exposedPorts: exposedPorts.sorted(), mounts: mounts, tmpfs: options.tmpfs,
+            nameResolution: options.nameResolution, exposedPorts: exposedPorts.sorted(), mounts: mounts, tmpfs: tmpfs,
             devices: options.devices, ulimits: options.ulimits, sysctls: options.sysctls,
             shmSize: options.shmSize ?? ContainerConfig.defaultShmSize, initPath: options.initPath,
             cgroupParent: options.cgroupParent, log: options.log, healthcheck: options.healthcheck,
             restartPolicy: options.restartPolicy, stopSignal: stopSignal, stopTimeout: options.stopTimeout ?? 10,
             autoRemove: options.autoRemove, conmonPidFile: options.conmonPidFile, ociRuntime: ociRuntime.path)
-        try storage.create(draft.id)
-        let container: Container
+        var config = draft
+        let prepared = try await prepareVolumes(volumeMounts, anonymousPaths: anonymousPaths)
+        config.volumes = prepared.volumes
+        config.mounts += prepared.mounts
+        try storage.create(config.id)
+        var container: Container
         do {
-            try FileSystem.ensureDirectory(bundleDirectory(draft.id), mode: 0o700)
-            container = try await addContainer(draft)
+            try FileSystem.ensureDirectory(bundleDirectory(config.id), mode: 0o700)
+            // Under the volumes' locks: a volume cannot be removed between being found
+            // and being recorded as this container's.
+            container = try await withVolumeLocks(Set(config.volumes.map(\.name)).sorted()) { () async throws(LibpodError) -> Container in
+                for volume in config.volumes { _ = try await state.volume(named: volume.name) }
+                return try await addContainer(config)
+            }
         } catch {
             bestEffort("removing the storage of the container that could not be created") { () throws(LibpodError) in
-                try storage.remove(draft.id)
-                try FileSystem.removeTree("\(paths.containersDir)/\(draft.id)")
+                try storage.remove(config.id)
+                try FileSystem.removeTree("\(paths.containersDir)/\(config.id)")
             }
+            await discardVolumes(prepared.created)
             throw error
+        }
+        if !config.volumes.isEmpty {
+            do throws(LibpodError) {
+                try await copyUp(config.volumes, container: container.id)
+                container = try await state.container(id: container.id)
+            } catch {
+                await bestEffort("removing container \(container.id.prefix(12)), whose volumes could not be filled") { () async throws(LibpodError) in
+                    try await remove(container.id, force: true)
+                }
+                await discardVolumes(prepared.created)
+                throw error
+            }
         }
         if let cidFile = options.cidFile {
             try FileSystem.writeAtomically(cidFile, Array(container.id.utf8))
@@ -142,14 +175,26 @@ extension Runtime {
 
     /// `--volumes-from ID[:ro|rw]`: the other container's bind mounts, except where this
     /// one mounts something at the same place.
-    private func mountsShared(from source: String, into existing: [BindMount]) async throws(LibpodError) -> [BindMount] {
+    private func mountsShared(from source: String, into existing: [BindMount]) async throws(LibpodError) -> ([BindMount], [VolumeMount]) {
         let parts = source.split(separator: ":", maxSplits: 1).map(String.init)
         guard let name = parts.first, parts.count == 1 || ["ro", "rw"].contains(parts[1]) else {
             throw .invalidArgument("invalid volumes-from \"\(source)\": give CONTAINER[:ro|rw]")
         }
         let other = try await container(name)
-        return other.config.mounts.filter { mount in !existing.contains { $0.destination == mount.destination } }.map {
-            BindMount(source: $0.source, destination: $0.destination, readOnly: parts.count == 2 ? parts[1] == "ro" : $0.readOnly)
+        let readOnly = parts.count == 2 ? parts[1] == "ro" : nil
+        let shared = other.config.mounts.filter { mount in !existing.contains { $0.destination == mount.destination } }
+        // The other container's volumes are this one's too: in use while either exists.
+        let volumes = other.config.volumes.filter { volume in shared.contains { $0.destination == volume.destination } }
+            .map { VolumeMount(name: $0.name, destination: $0.destination, readOnly: readOnly ?? $0.readOnly) }
+        return (shared.map { BindMount(source: $0.source, destination: $0.destination, readOnly: readOnly ?? $0.readOnly) }, volumes)
+    }
+
+    /// Runs `body` holding the locks of the volumes `names` (sorted, so that two callers
+    /// never wait on each other in opposite orders).
+    private func withVolumeLocks<R: Sendable>(_ names: [String], _ body: () async throws(LibpodError) -> R) async throws(LibpodError) -> R {
+        guard let first = names.first else { return try await body() }
+        return try await locks.withVolumeLock(first) { () async throws(LibpodError) -> R in
+            try await withVolumeLocks(Array(names.dropFirst()), body)
         }
     }
 
@@ -622,10 +667,15 @@ extension Runtime {
 
     /// podman rm: a running container is refused unless `force`, which kills it first.
     /// Removes the container from the runtime, its storage, its files and its record.
-    public func removeContainer(_ idOrName: String, force: Bool = false) async throws(LibpodError) {
+    /// With `removeVolumes`, the container's anonymous volumes go too (podman rm -v).
+    public func removeContainer(_ idOrName: String, force: Bool = false, removeVolumes: Bool = false) async throws(LibpodError) {
         try checkValid()
         let id = try await state.lookupID(idOrName)
-        try await finishing { () async throws(LibpodError) in try await self.remove(id, force: force) }
+        try await finishing { () async throws(LibpodError) in
+            let config = try await self.state.container(id: id).config
+            try await self.remove(id, force: force)
+            if removeVolumes || config.autoRemove { await self.removeAnonymousVolumes(of: config) }
+        }
     }
 
     private func remove(_ id: String, force: Bool) async throws(LibpodError) {

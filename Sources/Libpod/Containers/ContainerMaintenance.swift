@@ -94,10 +94,10 @@ extension Runtime {
     /// podman rm -f's fallback: removes the container however broken its record or files
     /// are. A container that can be removed normally is (stopped first); otherwise its
     /// record, storage and files are deleted and the OCI runtime told to forget it.
-    public func evictContainer(_ idOrName: String) async throws(LibpodError) -> String {
+    public func evictContainer(_ idOrName: String, removeVolumes: Bool = false) async throws(LibpodError) -> String {
         let id = try await state.lookupID(idOrName)
         do {
-            try await removeContainer(id, force: true)
+            try await removeContainer(id, force: true, removeVolumes: removeVolumes)
             return id
         } catch .containerNotFound(let name) {
             throw .containerNotFound(name)
@@ -140,6 +140,13 @@ extension Runtime {
             }
         }
         _ = try await images.prune()
+        for volume in try await state.volumes() {
+            do throws(LibpodError) {
+                try await removeVolume(volume.name, force: true)
+            } catch .volumeNotFound {
+                continue
+            }
+        }
         // Reset means gone: no address lease or firewall rule outlives the call.
         await networkTeardowns.waitForAll()
         record(Event(type: .system, status: "reset"))

@@ -28,6 +28,14 @@ public struct LockManager: Sendable {
         }
     }
 
+    /// A volume's lock: creating, removing and mounting it, and creating a container that
+    /// uses it, happen under it. Names are valid file names (ContainerNaming's rules).
+    public func withVolumeLock<R: Sendable>(
+        _ name: String, _ body: () async throws(LibpodError) -> R
+    ) async throws(LibpodError) -> R {
+        try await withContainerLock("volume-" + name, body)
+    }
+
     /// Removes a container's lock file once the container is gone (the caller holds it).
     public func retire(_ lock: FileLock) {
         lock.releaseAndRemove()

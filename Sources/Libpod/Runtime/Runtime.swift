@@ -111,6 +111,7 @@ public final class Runtime: Sendable {
                 exitWatcher: exitWatcher!, hooks: hooks, defaultMounts: defaultMounts, logger: logger)
             if refreshed {
                 await runtime.releaseNetworksAfterRefresh()
+                await runtime.mountVolumesAfterRefresh()
                 try await runtime.removeAfterRefresh()
             } else {
                 await runtime.releaseNetworksLeftBehind()
@@ -309,6 +310,8 @@ public struct RuntimePaths: Sendable, Equatable {
     public var networkStatusDir: String
     /// Persistent (under static_dir): bundles and logs.
     public var containersDir: String
+    /// Named volumes, a directory each (podman's volume_path).
+    public var volumesDir: String
 
     init(config: RuntimeConfig) {
         stateDatabase = config.staticDir + "/state.sqlite"
@@ -322,6 +325,7 @@ public struct RuntimePaths: Sendable, Equatable {
         netnsDir = config.tmpDir + "/netns"
         networkStatusDir = config.staticDir + "/cni/status"
         containersDir = config.staticDir + "/containers"
+        volumesDir = config.staticDir + "/volumes"
     }
 
     var perBootDirectories: [String] { [lockDir, eventsDir, exitsDir, socketDir, containersRunDir] }

@@ -147,6 +147,8 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     /// Ports the image or the user declared (`80/tcp`).
     public var exposedPorts: [String]
     public var mounts: [BindMount]
+    /// The named volumes among `mounts` (their sources are the volumes' directories).
+    public var volumes: [VolumeMount] = []
     public var tmpfs: [TmpfsMount]
     public var devices: [DeviceMapping]
     public var ulimits: [Ulimit]
@@ -237,7 +239,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case id, name, namespace, created, imageID, imageName, command, entrypoint, env, workingDir, user, hostname
         case labels, annotations, tty, openStdin, detachKeys, readOnlyRootfs, readOnlyTmpfs, resources, security
-        case namespaces, network, portMappings, staticIP, staticMAC, nameResolution, exposedPorts, mounts, tmpfs, devices, ulimits, sysctls, shmSize
+        case namespaces, network, portMappings, staticIP, staticMAC, nameResolution, exposedPorts, mounts, volumes, tmpfs, devices, ulimits, sysctls, shmSize
         case initPath, cgroupParent, log, healthcheck, restartPolicy, stopSignal, stopTimeout, autoRemove
         case conmonPidFile, ociRuntime
         // Written by Podlink 0.1, before the limits were grouped in `resources`.
@@ -283,6 +285,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         nameResolution = try value(.nameResolution, defaults.nameResolution)
         exposedPorts = try value(.exposedPorts, defaults.exposedPorts)
         mounts = try value(.mounts, defaults.mounts)
+        volumes = try value(.volumes, defaults.volumes)
         tmpfs = try value(.tmpfs, defaults.tmpfs)
         devices = try value(.devices, defaults.devices)
         ulimits = try value(.ulimits, defaults.ulimits)
@@ -331,6 +334,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         try keys.encode(nameResolution, forKey: .nameResolution)
         try keys.encode(exposedPorts, forKey: .exposedPorts)
         try keys.encode(mounts, forKey: .mounts)
+        try keys.encode(volumes, forKey: .volumes)
         try keys.encode(tmpfs, forKey: .tmpfs)
         try keys.encode(devices, forKey: .devices)
         try keys.encode(ulimits, forKey: .ulimits)

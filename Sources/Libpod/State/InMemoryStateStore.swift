@@ -12,6 +12,8 @@ public final class InMemoryStateStore: StateStore {
         /// Exit codes of removed containers and when they were removed.
         var removedExitCodes: [String: (code: Int32, removedAt: Date)] = [:]
         var order: [String] = []
+        var volumes: [String: Volume] = [:]
+        var volumeOrder: [String] = []
         var closed = false
     }
 
@@ -88,6 +90,32 @@ public final class InMemoryStateStore: StateStore {
 
     public func nameInUse(_ name: String) async throws(LibpodError) -> Bool {
         try withStorage { storage in storage.containers.values.contains { $0.name == name } }
+    }
+
+    public func addVolume(_ volume: Volume) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard storage.volumes[volume.name] == nil else { throw .volumeExists(volume.name) }
+            storage.volumes[volume.name] = volume
+            storage.volumeOrder.append(volume.name)
+        }
+    }
+
+    public func volume(named name: String) async throws(LibpodError) -> Volume {
+        try withStorage { storage throws(LibpodError) in
+            guard let volume = storage.volumes[name] else { throw .volumeNotFound(name) }
+            return volume
+        }
+    }
+
+    public func volumes() async throws(LibpodError) -> [Volume] {
+        try withStorage { storage in storage.volumeOrder.compactMap { storage.volumes[$0] } }
+    }
+
+    public func removeVolume(named name: String) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard storage.volumes.removeValue(forKey: name) != nil else { throw .volumeNotFound(name) }
+            storage.volumeOrder.removeAll { $0 == name }
+        }
     }
 
     public func resetForReboot() async throws(LibpodError) -> [Container] {

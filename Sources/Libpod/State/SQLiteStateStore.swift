@@ -365,6 +365,60 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    // MARK: - Volumes
+
+    public func addVolume(_ volume: Volume) async throws(LibpodError) {
+        let encoded: Data
+        do {
+            encoded = try Self.volumeEncoder.encode(volume)
+        } catch {
+            throw .encoding(what: "volume \(volume.name)", cause: "\(error)")
+        }
+        let name = volume.name
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM volumes WHERE name = ?", arguments: [name]) != true else {
+                throw LibpodError.volumeExists(name)
+            }
+            try db.execute(sql: "INSERT INTO volumes (name, config) VALUES (?, ?)", arguments: [name, encoded])
+        }
+    }
+
+    public func volume(named name: String) async throws(LibpodError) -> Volume {
+        let data = try read { db in try Data.fetchOne(db, sql: "SELECT config FROM volumes WHERE name = ?", arguments: [name]) }
+        guard let data else { throw .volumeNotFound(name) }
+        return try Self.decodeVolume(data, name: name)
+    }
+
+    public func volumes() async throws(LibpodError) -> [Volume] {
+        let rows = try read { db in try Row.fetchAll(db, sql: "SELECT name, config FROM volumes ORDER BY rowid") }
+        var result: [Volume] = []
+        for row in rows { result.append(try Self.decodeVolume(row["config"], name: row["name"])) }
+        return result
+    }
+
+    public func removeVolume(named name: String) async throws(LibpodError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM volumes WHERE name = ?", arguments: [name])
+            guard db.changesCount > 0 else { throw LibpodError.volumeNotFound(name) }
+        }
+    }
+
+    private static var volumeEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    private static func decodeVolume(_ data: Data, name: String) throws(LibpodError) -> Volume {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(Volume.self, from: data)
+        } catch {
+            throw .damaged(what: "the record of volume \(name) in the state database: \(error)", advice: "remove the volume's row, or reset the state")
+        }
+    }
+
     public func resetForReboot() async throws(LibpodError) -> [Container] {
         // One statement per rule, all in one transaction: a thousand containers cost
         // three updates, not a thousand.

@@ -30,6 +30,14 @@ public protocol StateStore: Sendable {
     /// podman's state.Refresh: every container's state reset as after a reboot, in one
     /// transaction. Returns the containers as they are afterwards.
     func resetForReboot() async throws(LibpodError) -> [Container]
+    /// Adds a new volume. Fails with `volumeExists` when its name is taken.
+    func addVolume(_ volume: Volume) async throws(LibpodError)
+    /// The volume of that name, or `volumeNotFound`.
+    func volume(named name: String) async throws(LibpodError) -> Volume
+    /// Every volume, oldest first.
+    func volumes() async throws(LibpodError) -> [Volume]
+    /// Removes a volume's record.
+    func removeVolume(named name: String) async throws(LibpodError)
     /// Closes the store; later calls fail.
     func close() async
 }
