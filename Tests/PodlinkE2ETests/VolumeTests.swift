@@ -113,7 +113,7 @@ struct VolumeTests {
         }
     }
 
-    @Test func aTmpfsVolumeIsAMountOfItsOwnUntilRemoved() async throws {
+    @Test func tmpfsAndBindVolumesAreMountsOfTheirOwnUntilRemoved() async throws {
         try await Daemon.with { daemon, client in
             try await client.createVolume("scratch", options: ["type": "tmpfs", "device": "tmpfs", "o": "size=1m"])
             let mountPoint = daemon.staticDir + "/volumes/scratch/_data"
@@ -124,6 +124,16 @@ struct VolumeTests {
             #expect(output.contains("tmpfs"), "\(output)")
             try await client.removeVolume("scratch")
             #expect(!mounts().contains(" \(mountPoint) "), "removal unmounted it")
+
+            // A bind of a host directory: what the container writes is in that directory.
+            let host = daemon.root + "/host-data"
+            try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+            try await client.createVolume("bound", options: ["type": "none", "o": "bind", "device": host])
+            let (written, _) = try await Self.runCollecting(client, "echo through > /b/file", volumes: ["bound:/b"])
+            #expect(written == 0)
+            #expect(try String(contentsOfFile: host + "/file", encoding: .utf8) == "through\n")
+            try await client.removeVolume("bound")
+            #expect(FileManager.default.fileExists(atPath: host + "/file"), "removing the volume leaves the host's directory alone")
         }
     }
 
