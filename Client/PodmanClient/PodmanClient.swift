@@ -79,6 +79,9 @@ public struct PodmanClient: Sendable {
         public var addHosts: [String] = []
         /// `/host:/container[:ro]`
         public var volumes: [String] = []
+        /// The pod (name or ID) to join: the container shares the pod's network, IPC and
+        /// UTS namespaces with its infra container.
+        public var pod: String?
         public var readOnly = false
         public var removeWhenDone = false
         public var tty = false
@@ -109,6 +112,7 @@ public struct PodmanClient: Sendable {
         create.dnsSearch = options.dnsSearch.isEmpty ? nil : options.dnsSearch
         create.addHost = options.addHosts.isEmpty ? nil : options.addHosts
         create.volume = options.volumes.isEmpty ? nil : options.volumes
+        create.pod = options.pod
         create.readonly = options.readOnly ? true : nil
         create.rm = options.removeWhenDone ? true : nil
         create.tty = options.tty ? true : nil
@@ -332,6 +336,44 @@ public struct PodmanClient: Sendable {
 
     /// The CNI networks of the daemon (`podman network ls`).
     public func networks() async throws -> [IoPodlink.Network] { try await podlink.listNetworks().networks }
+
+    // MARK: - Pods
+
+    /// Creates a pod with an infra container (unless `infra` is false) that holds the
+    /// namespaces its containers share and the ports it publishes; returns its ID.
+    @discardableResult
+    public func createPod(
+        _ name: String? = nil, labels: [String: String] = [:], publish: [String] = [], share: [String]? = nil, infra: Bool = true
+    ) async throws -> String {
+        try await api.createPod(create: .init(
+            name: name ?? "", cgroupParent: "", labels: labels, share: share ?? ["ipc", "net", "uts"], infra: infra,
+            infraCommand: "", infraImage: "", publish: publish)).pod
+    }
+
+    /// Every pod, with its containers.
+    public func pods() async throws -> [IoPodman.ListPodData] { try await api.listPods().pods }
+
+    public func pod(_ nameOrID: String) async throws -> IoPodman.ListPodData { try await api.getPod(name: nameOrID).pod }
+
+    /// podman's pod inspect document, as JSON.
+    public func inspectPod(_ nameOrID: String) async throws -> String { try await api.inspectPod(name: nameOrID).pod }
+
+    public func startPod(_ nameOrID: String) async throws { _ = try await api.startPod(name: nameOrID) }
+
+    /// Stops the pod's containers, then its infra container; `timeout` seconds before
+    /// SIGKILL (each container's own stop timeout when nil).
+    public func stopPod(_ nameOrID: String, timeout: Int? = nil) async throws { _ = try await api.stopPod(name: nameOrID, timeout: timeout ?? -1) }
+
+    public func restartPod(_ nameOrID: String) async throws { _ = try await api.restartPod(name: nameOrID) }
+
+    public func killPod(_ nameOrID: String, signal: Int32 = SIGKILL) async throws { _ = try await api.killPod(name: nameOrID, signal: Int(signal)) }
+
+    public func pausePod(_ nameOrID: String) async throws { _ = try await api.pausePod(name: nameOrID) }
+
+    public func unpausePod(_ nameOrID: String) async throws { _ = try await api.unpausePod(name: nameOrID) }
+
+    /// Removes the pod; one with containers is refused unless `force`, which removes them.
+    public func removePod(_ nameOrID: String, force: Bool = false) async throws { _ = try await api.removePod(name: nameOrID, force: force) }
 
     // MARK: - Volumes
 

@@ -94,6 +94,7 @@ struct ContainerCreateArguments: ParsableArguments {
     @Option(help: "ipc namespace: host, private, container:NAME, ns:PATH.") var ipc: String?
     @Option(help: "pid namespace: host, private, container:NAME, ns:PATH.") var pid: String?
     @Option(help: "OCI annotation key=value (repeatable).") var annotation: [String] = []
+    @Option(help: "The pod to join (its network, IPC and UTS namespaces).") var pod: String?
     @Flag(name: .shortAndLong, help: "Keep stdin open.") var interactive = false
     @Argument(help: "The image.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
@@ -115,6 +116,7 @@ struct ContainerCreateArguments: ParsableArguments {
         options.memory = memory
         options.network = network
         options.volumes = volume
+        options.pod = pod
         options.readOnly = readOnly
         options.removeWhenDone = rm
         options.tty = tty

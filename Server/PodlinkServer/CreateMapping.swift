@@ -28,10 +28,8 @@ enum CreateMapping {
     /// Fields whose capability Podlink does not have yet, with what would bring it. Each
     /// is refused only when set to something other than podman's default.
     private static func refuseUnsupported(_ create: IoPodman.Create) throws(CreateError) {
-        let pods = "pods are not built yet; create the container on its own"
         let userNamespaces = "user namespaces come with rootless support, which is not built yet"
         let pulls = "pulling images from registries is not built yet; import or load the image first"
-        if let pod = create.pod, !pod.isEmpty { throw CreateError(field: "pod", message: "is not supported: \(pods)") }
         for (field, value) in [("uidmap", create.uidmap), ("gidmap", create.gidmap)] where !(value ?? []).isEmpty {
             throw CreateError(field: field, message: "is not supported: \(userNamespaces)")
         }
@@ -326,6 +324,11 @@ enum CreateMapping {
     private static func filesystem(_ create: IoPodman.Create, _ options: inout ContainerCreateOptions) throws(CreateError) {
         options.readOnlyRootfs = create.readonly ?? false
         options.readOnlyTmpfs = create.readonlytmpfs ?? true
+        if let pod = create.pod, !pod.isEmpty {
+            options.pod = pod
+            // podman joins the pod's network only when the caller named none ("pod" forces it).
+            options.joinsPodNetwork = (create.network ?? "").isEmpty || create.network == "pod"
+        }
         switch create.imageVolume ?? "" {
         case "", "bind": options.imageVolumes = .anonymous
         case "tmpfs": options.imageVolumes = .tmpfs

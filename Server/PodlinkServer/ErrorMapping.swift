@@ -18,6 +18,10 @@ enum PodmanErrors {
         case .ambiguousImageID(let prefix, _): return IoPodman.ImageNotFound(id: prefix, reason: reason)
         case .invalidState(let id, _, _): return IoPodman.InvalidState(id: id, reason: reason)
         case .volumeNotFound(let name): return IoPodman.VolumeNotFound(id: name, reason: reason)
+        case .podNotFound(let name): return IoPodman.PodNotFound(name: name, reason: reason)
+        case .noContainersInPod(let pod): return IoPodman.NoContainersInPod(name: pod)
+        case .podContainerErrors(let pod, _, let failures):
+            return IoPodman.PodContainerError(podname: pod, errors: failures.map { .init(containerid: $0.containerID, reason: $0.reason) })
         case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported, .portInUse,
             .networkNotFound, .networkInUse, .execFailed, .volumeExists, .volumeInUse:
             return IoPodman.ErrorOccurred(reason: reason)

@@ -68,6 +68,12 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidArchive(path: String, reason: String)
     /// No volume of that name.
     case volumeNotFound(String)
+    /// No pod matches the given ID, ID prefix or name.
+    case podNotFound(String)
+    /// Some of a pod's containers failed the operation: which, and why.
+    case podContainerErrors(pod: String, operation: String, failures: [PodContainerFailure])
+    /// The pod has no containers to act on.
+    case noContainersInPod(String)
     /// A volume of that name exists already.
     case volumeExists(String)
     /// Containers use the volume that was to be removed.
@@ -113,6 +119,13 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
             return "no CNI network named \"\(name)\" in \(directory)\(known.isEmpty ? "" : " (there are: \(known.joined(separator: ", ")))"); create it with `podlink network create \(name)`"
         case .networkInUse(let name, let containers):
             return "network \(name) is used by \(containers.joined(separator: ", ")); remove them first, or force the removal"
+        case .podNotFound(let name):
+            return "no pod with name or ID \"\(name)\" found; `podlink pod ps` lists the pods"
+        case .podContainerErrors(let pod, let operation, let failures):
+            let list = failures.map { "\($0.containerID.prefix(12)): \($0.reason)" }.joined(separator: "; ")
+            return "\(operation) failed for \(failures.count) container(s) of pod \(pod.prefix(12)): \(list)"
+        case .noContainersInPod(let pod):
+            return "pod \(pod.prefix(12)) has no containers; create one with --pod"
         case .volumeNotFound(let name):
             return "no volume named \"\(name)\"; `podlink volume ls` lists the volumes"
         case .volumeExists(let name):
@@ -176,5 +189,16 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         if let column { location += ":\(column)" }
         if let key { return "\(location): key '\(key)': \(message)" }
         return "\(location): \(message)"
+    }
+}
+
+/// One container of a pod that an operation on the pod failed for.
+public struct PodContainerFailure: Sendable, Equatable {
+    public var containerID: String
+    public var reason: String
+
+    public init(containerID: String, reason: String) {
+        self.containerID = containerID
+        self.reason = reason
     }
 }

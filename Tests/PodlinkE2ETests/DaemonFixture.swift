@@ -222,6 +222,8 @@ final class Daemon: @unchecked Sendable {
     func tearDown() async {
         if process == nil { try? await start() }
         if let client = try? await client() {
+            // Pods first: their infra containers go only with them.
+            for pod in (try? await client.pods()) ?? [] { try? await client.removePod(pod.id, force: true) }
             for container in (try? await client.containers()) ?? [] { try? await client.remove(container.id, force: true) }
             // A volume with options is a mount of its own until it is removed.
             for volume in (try? await client.volumes()) ?? [] { try? await client.removeVolume(volume.name, force: true) }

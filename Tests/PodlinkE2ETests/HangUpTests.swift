@@ -11,7 +11,9 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct HangUpTests {
     enum Call: String, CaseIterable, Sendable {
-        case stop, restart, wait, kill, removeForce, logs, events, exec, attach
+        case stop, restart, wait, kill, removeForce, logs, events, exec, attach, stopPod, restartPod, removePodForce
+
+        var onPod: Bool { [.stopPod, .restartPod, .removePodForce].contains(self) }
     }
 
     @Test(arguments: Call.allCases)
@@ -19,7 +21,14 @@ struct HangUpTests {
         try await Daemon.with { daemon, client in
             // `sleep` as PID 1 has no handler for SIGTERM, so the kernel ignores it: a stop
             // waits out its whole timeout before SIGKILL.
-            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "echo started; exec sleep 1000"])
+            // The pod calls act on a pod whose infra container holds IPC and UTS (no network:
+            // what is tested is the waiting, not CNI).
+            var options = PodmanClient.CreateOptions()
+            if call.onPod {
+                try await client.createPod("hangup", share: ["ipc", "uts"])
+                options.pod = "hangup"
+            }
+            let id = try await client.create(image: "busybox", command: ["/bin/sh", "-c", "echo started; exec sleep 1000"], options: options)
             try await client.start(id)
             let cpuBefore = daemon.cpuSeconds
 
@@ -44,6 +53,9 @@ struct HangUpTests {
                     for try await _ in leaving.events(filters: [], since: "") {}
                 case .exec, .attach:
                     _ = try await session?.exitCode()
+                case .stopPod: _ = try await leaving.api.stopPod(name: "hangup", timeout: Self.stopTimeout)
+                case .restartPod: _ = try await leaving.api.restartPod(name: "hangup")
+                case .removePodForce: _ = try await leaving.api.removePod(name: "hangup", force: true)
                 }
             }
             // Hang up while the call is under way (kill and remove finish in well under this;
@@ -68,9 +80,9 @@ struct HangUpTests {
             // The container settles where the call takes it.
             let expected: String
             switch call {
-            case .stop, .kill: expected = "exited"
-            case .restart, .wait, .logs, .events, .exec, .attach: expected = "running"
-            case .removeForce: expected = "gone"
+            case .stop, .kill, .stopPod: expected = "exited"
+            case .restart, .wait, .logs, .events, .exec, .attach, .restartPod: expected = "running"
+            case .removeForce, .removePodForce: expected = "gone"
             }
             var status = ""
             let deadline = ContinuousClock.now + .seconds(20)
@@ -106,7 +118,18 @@ struct HangUpTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(zombies.isEmpty, "unreaped children of podlinkd: \(zombies)")
-            if status != "gone" { try await client.remove(id, force: true) }
+            if call.onPod {
+                var podStatus = ""
+                for _ in 0..<100 {
+                    podStatus = (try? await client.pod("hangup").status) ?? "gone"
+                    if podStatus == (call == .removePodForce ? "gone" : call == .stopPod ? "Exited" : "Running") { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(podStatus == (call == .removePodForce ? "gone" : call == .stopPod ? "Exited" : "Running"), "\(call): the pod is \(podStatus)")
+                if podStatus != "gone" { try await client.removePod("hangup", force: true) }
+            } else if status != "gone" {
+                try await client.remove(id, force: true)
+            }
         }
     }
 

@@ -104,16 +104,16 @@ import Testing
     }
 
     @Test(arguments: [
-        ("publish", "tcp, udp or sctp"), ("network", "network names"), ("pod", "pods"), ("uidmap", "user namespaces"),
+        ("publish", "tcp, udp or sctp"), ("network", "network names"), ("imageVolume", "bind (anonymous volumes)"), ("uidmap", "user namespaces"),
         ("pull", "pulling"), ("overrideArch", "pulling"), ("rootfs", "import"), ("logDriver", "journald"),
-        ("securityOpt", "seccomp"), ("volume", "named volumes"), ("healthcheckRetries", "healthcheckCommand"),
+        ("securityOpt", "seccomp"), ("volume", "NAME:/container/path"), ("healthcheckRetries", "healthcheckCommand"),
         ("cidFile", "absolute"), ("ulimit", "name=soft"), ("dns", "IP address"), ("device", "/dev/HOST"),
     ])
     func unsupportedValuesAreRefusedByName(field: String, explanation: String) {
         let reason = refusal { create in
             switch field {
             case "publish": create.publish = ["8080:80/icmp"]
-            case "pod": create.pod = "p"
+            case "imageVolume": create.imageVolume = "bogus"
             case "uidmap": create.uidmap = ["0:100000:65536"]
             case "pull": create.pull = "always"
             case "overrideArch": create.overrideArch = "s390x"
@@ -121,7 +121,7 @@ import Testing
             case "logDriver": create.logDriver = "journald"
             case "securityOpt": create.securityOpt = ["seccomp=/etc/profile.json"]
             case "network": create.network = "front,other:1"
-            case "volume": create.volume = ["data:/data"]
+            case "volume": create.volume = ["data:relative"]
             case "healthcheckRetries": create.healthcheckRetries = 2
             case "cidFile": create.cidFile = "relative/cid"
             case "ulimit": create.ulimit = ["nofile"]
@@ -135,7 +135,7 @@ import Testing
     @Test func fieldsAtPodmansDefaultsAreNoOps() throws {
         let mapped = try options {
             $0.publish = []; $0.publishAll = false; $0.ip = ""; $0.pod = ""; $0.pull = "missing"; $0.userns = ""
-            $0.detach = true; $0.quiet = true; $0.attach = ["stdout"]; $0.imageVolume = "ignore"; $0.systemd = "true"
+            $0.detach = true; $0.quiet = true; $0.attach = ["stdout"]; $0.imageVolume = "bind"; $0.systemd = "true"
             $0.overrideOS = "linux"; $0.`init` = false
         }
         var expected = ContainerCreateOptions(image: "busybox")

@@ -32,6 +32,15 @@ public struct ContainerCreateOptions: Sendable, Equatable {
     public var resources = ResourceLimits()
     public var security = SecuritySettings()
     public var namespaces = NamespaceSettings()
+    /// The pod (name or ID) to join: the container takes the namespaces the pod shares
+    /// from its infra container.
+    public var pod: String?
+    /// Whether a container in a pod takes the pod's network (when the pod shares it);
+    /// false keeps `network` (podman joins only when the caller gave no network).
+    public var joinsPodNetwork = true
+    /// Set by the runtime for a pod's infra container.
+    var podID: String?
+    var isInfra = false
     public var network = NetworkMode.none
     /// Published ports (`-p`); a host port of 0 is any free one, chosen at create.
     public var portMappings: [PortMapping] = []

@@ -82,24 +82,51 @@ extension Runtime {
             if !exposedPorts.contains(normalized) { exposedPorts.append(normalized) }
         }
         let portMappings = try publishedPorts(options, exposed: exposedPorts)
+        var namespaces = try await resolved(options.namespaces)
+        var network = try await resolved(options.network)
+        var podID = options.podID
+        var hostname = options.hostname
+        var cgroupParent = options.cgroupParent
+        if let podName = options.pod, !podName.isEmpty {
+            let pod = try await state.lookupPod(podName)
+            podID = pod.id
+            if cgroupParent.isEmpty { cgroupParent = pod.cgroupParent }
+            if let infra = pod.infraContainerID {
+                if pod.shares("net") && options.joinsPodNetwork {
+                    guard portMappings.isEmpty else {
+                        throw .invalidArgument("invalid publish: a container in pod \(pod.name) shares the pod's network; publish ports on the pod (pod create -p)")
+                    }
+                    network = .container(infra)
+                }
+                if pod.shares("ipc") { namespaces.ipc = .container(infra) }
+                if pod.shares("uts") {
+                    namespaces.uts = .container(infra)
+                    // The pod's hostname, in /etc/hostname and /etc/hosts too.
+                    hostname = pod.name
+                }
+                if pod.shares("pid") { namespaces.pid = .container(infra) }
+            }
+        }
 
         let draft = ContainerConfig(
             id: ContainerNaming.newID(), name: options.name, namespace: config.namespace, imageID: image.id,
             imageName: image.names.first ?? options.image, command: command, entrypoint: entrypoint,
             env: try environment(options, tty: options.tty, imageEnv: imageConfig.env),
             workingDir: options.workingDir ?? (imageConfig.workingDir.isEmpty ? "/" : imageConfig.workingDir),
-            user: options.user ?? imageConfig.user, hostname: options.hostname, labels: labels,
+            user: options.user ?? imageConfig.user, hostname: hostname, labels: labels,
             annotations: options.annotations, tty: options.tty, openStdin: options.openStdin, detachKeys: options.detachKeys,
             readOnlyRootfs: options.readOnlyRootfs, readOnlyTmpfs: options.readOnlyTmpfs, resources: options.resources,
-            security: options.security, namespaces: try await resolved(options.namespaces), network: try await resolved(options.network),
+            security: options.security, namespaces: namespaces, network: network,
             portMappings: portMappings, staticIP: options.staticIP, staticMAC: options.staticMAC,
             nameResolution: options.nameResolution, exposedPorts: exposedPorts.sorted(), mounts: mounts, tmpfs: tmpfs,
             devices: options.devices, ulimits: options.ulimits, sysctls: options.sysctls,
             shmSize: options.shmSize ?? ContainerConfig.defaultShmSize, initPath: options.initPath,
-            cgroupParent: options.cgroupParent, log: options.log, healthcheck: options.healthcheck,
+            cgroupParent: cgroupParent, log: options.log, healthcheck: options.healthcheck,
             restartPolicy: options.restartPolicy, stopSignal: stopSignal, stopTimeout: options.stopTimeout ?? 10,
             autoRemove: options.autoRemove, conmonPidFile: options.conmonPidFile, ociRuntime: ociRuntime.path)
         var config = draft
+        config.podID = podID
+        config.isInfra = options.isInfra
         let prepared = try await prepareVolumes(volumeMounts, anonymousPaths: anonymousPaths)
         config.volumes = prepared.volumes
         config.mounts += prepared.mounts
@@ -442,6 +469,7 @@ extension Runtime {
     /// podman start: initializes when needed, then starts the container's process.
     public func startContainer(_ idOrName: String) async throws(LibpodError) {
         let id = try await state.lookupID(idOrName)
+        try await startInfraContainer(of: id)
         try await finishing { () async throws(LibpodError) in
             try await self.updateContainer(id) { (container: inout Container) async throws(LibpodError) in
                 try await self.sync(&container)
@@ -667,12 +695,20 @@ extension Runtime {
 
     /// podman rm: a running container is refused unless `force`, which kills it first.
     /// Removes the container from the runtime, its storage, its files and its record.
-    /// With `removeVolumes`, the container's anonymous volumes go too (podman rm -v).
+    /// With `removeVolumes`, the container's anonymous volumes go too (podman rm -v). A
+    /// pod's infra container goes only with its pod (`podRemoval`).
     public func removeContainer(_ idOrName: String, force: Bool = false, removeVolumes: Bool = false) async throws(LibpodError) {
+        try await removeContainer(idOrName, force: force, removeVolumes: removeVolumes, podRemoval: false)
+    }
+
+    func removeContainer(_ idOrName: String, force: Bool, removeVolumes: Bool, podRemoval: Bool) async throws(LibpodError) {
         try checkValid()
         let id = try await state.lookupID(idOrName)
         try await finishing { () async throws(LibpodError) in
             let config = try await self.state.container(id: id).config
+            if config.isInfra, !podRemoval, let pod = config.podID, (try? await self.state.lookupPod(pod)) != nil {
+                throw .invalidArgument("container \(id.prefix(12)) is the infra container of pod \(pod.prefix(12)); remove the pod instead")
+            }
             try await self.remove(id, force: force)
             if removeVolumes || config.autoRemove { await self.removeAnonymousVolumes(of: config) }
         }
@@ -729,7 +765,8 @@ extension Runtime {
     /// podman container prune: removes every container that is not running.
     public func pruneContainers() async throws(LibpodError) -> [String] {
         var removed: [String] = []
-        for container in try await containers() where [.exited, .stopped, .configured].contains(container.state.status) {
+        // Infra containers go with their pods.
+        for container in try await containers() where [.exited, .stopped, .configured].contains(container.state.status) && !container.config.isInfra {
             do {
                 try await removeContainer(container.id)
                 removed.append(container.id)

@@ -125,6 +125,16 @@ extension Runtime {
     /// podman system reset, without stopping the service: every container is removed
     /// (running ones killed), then every image and every layer.
     public func reset() async throws(LibpodError) {
+        for pod in try await state.pods() {
+            do throws(LibpodError) {
+                try await removePod(pod.id, force: true)
+            } catch .podNotFound {
+                continue
+            } catch {
+                logger.warning("a pod could not be removed by the reset; its containers are evicted", metadata: ["id": "\(pod.id)", "error": "\(error)"])
+                try? await state.removePod(id: pod.id)
+            }
+        }
         for container in try await containers() {
             do {
                 _ = try await evictContainer(container.id)

@@ -7,7 +7,9 @@ struct OCISpec: Codable, Sendable {
     var ociVersion = "1.0.2"
     var process: Process
     var root: Root
-    var hostname: String
+    /// Left out when the container joins another UTS namespace: setting it there would
+    /// rename the other container (a pod's infra container and all its members).
+    var hostname: String?
     var mounts: [Mount]
     var annotations: [String: String]?
     var hooks: Hooks?
@@ -278,7 +280,7 @@ enum OCISpecBuilder {
                 capabilities: .init(bounding: capabilities, effective: capabilities, permitted: capabilities),
                 rlimits: rlimits(config.ulimits), noNewPrivileges: security.noNewPrivileges, oomScoreAdj: resources.oomScoreAdj),
             root: .init(path: environment.rootfs, readonly: config.readOnlyRootfs),
-            hostname: config.hostname.isEmpty ? String(config.id.prefix(12)) : config.hostname,
+            hostname: config.namespaces.uts != .private ? nil : config.hostname.isEmpty ? String(config.id.prefix(12)) : config.hostname,
             mounts: mounts,
             annotations: annotations(config),
             hooks: environment.hooks,

@@ -149,6 +149,10 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     public var mounts: [BindMount]
     /// The named volumes among `mounts` (their sources are the volumes' directories).
     public var volumes: [VolumeMount] = []
+    /// The pod the container belongs to.
+    public var podID: String?
+    /// The pod's infra container, which holds the namespaces its containers share.
+    public var isInfra = false
     public var tmpfs: [TmpfsMount]
     public var devices: [DeviceMapping]
     public var ulimits: [Ulimit]
@@ -239,7 +243,7 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case id, name, namespace, created, imageID, imageName, command, entrypoint, env, workingDir, user, hostname
         case labels, annotations, tty, openStdin, detachKeys, readOnlyRootfs, readOnlyTmpfs, resources, security
-        case namespaces, network, portMappings, staticIP, staticMAC, nameResolution, exposedPorts, mounts, volumes, tmpfs, devices, ulimits, sysctls, shmSize
+        case namespaces, network, portMappings, staticIP, staticMAC, nameResolution, exposedPorts, mounts, volumes, podID, isInfra, tmpfs, devices, ulimits, sysctls, shmSize
         case initPath, cgroupParent, log, healthcheck, restartPolicy, stopSignal, stopTimeout, autoRemove
         case conmonPidFile, ociRuntime
         // Written by Podlink 0.1, before the limits were grouped in `resources`.
@@ -301,6 +305,8 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         autoRemove = try value(.autoRemove, defaults.autoRemove)
         conmonPidFile = try keys.decodeIfPresent(String.self, forKey: .conmonPidFile)
         ociRuntime = try value(.ociRuntime, defaults.ociRuntime)
+        podID = try keys.decodeIfPresent(String.self, forKey: .podID)
+        isInfra = try value(.isInfra, false)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -350,6 +356,8 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
         try keys.encode(autoRemove, forKey: .autoRemove)
         try keys.encodeIfPresent(conmonPidFile, forKey: .conmonPidFile)
         try keys.encode(ociRuntime, forKey: .ociRuntime)
+        try keys.encodeIfPresent(podID, forKey: .podID)
+        if isInfra { try keys.encode(isInfra, forKey: .isInfra) }
     }
 }
 

@@ -12,6 +12,7 @@ public final class InMemoryStateStore: StateStore {
         /// Exit codes of removed containers and when they were removed.
         var removedExitCodes: [String: (code: Int32, removedAt: Date)] = [:]
         var order: [String] = []
+        var pods: [Pod] = []
         var volumes: [String: Volume] = [:]
         var volumeOrder: [String] = []
         var closed = false
@@ -90,6 +91,46 @@ public final class InMemoryStateStore: StateStore {
 
     public func nameInUse(_ name: String) async throws(LibpodError) -> Bool {
         try withStorage { storage in storage.containers.values.contains { $0.name == name } }
+    }
+
+    public func addPod(_ pod: Pod) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard !storage.pods.contains(where: { $0.name == pod.name }), !storage.containers.values.contains(where: { $0.name == pod.name }) else {
+                throw .nameInUse(pod.name)
+            }
+            storage.pods.append(pod)
+        }
+    }
+
+    public func updatePod(_ pod: Pod) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard let index = storage.pods.firstIndex(where: { $0.id == pod.id }) else { throw .podNotFound(pod.id) }
+            storage.pods[index] = pod
+        }
+    }
+
+    public func lookupPod(_ idOrName: String) async throws(LibpodError) -> Pod {
+        try withStorage { storage throws(LibpodError) in
+            let visible = storage.pods.filter { namespace.isEmpty || $0.namespace == namespace }
+            if let exact = visible.first(where: { $0.id == idOrName }) ?? visible.first(where: { $0.name == idOrName }) { return exact }
+            let matches = ContainerNaming.isIDPrefix(idOrName) ? visible.filter { $0.id.hasPrefix(idOrName) } : []
+            guard matches.count == 1 else {
+                if matches.isEmpty { throw .podNotFound(idOrName) }
+                throw .invalidArgument("ID prefix \"\(idOrName)\" matches \(matches.count) pods; give more of the ID")
+            }
+            return matches[0]
+        }
+    }
+
+    public func pods() async throws(LibpodError) -> [Pod] {
+        try withStorage { storage in storage.pods.filter { namespace.isEmpty || $0.namespace == namespace } }
+    }
+
+    public func removePod(id: String) async throws(LibpodError) {
+        try withStorage { storage throws(LibpodError) in
+            guard storage.pods.contains(where: { $0.id == id }) else { throw .podNotFound(id) }
+            storage.pods.removeAll { $0.id == id }
+        }
     }
 
     public func addVolume(_ volume: Volume) async throws(LibpodError) {

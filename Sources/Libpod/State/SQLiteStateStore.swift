@@ -200,8 +200,8 @@ public final class SQLiteStateStore: StateStore {
                 throw LibpodError.invalidArgument("container ID \(config.id) is already in use")
             }
             try db.execute(
-                sql: "INSERT INTO containers (id, name, namespace, config) VALUES (?, ?, ?, ?)",
-                arguments: [config.id, config.name, config.namespace, encoded])
+                sql: "INSERT INTO containers (id, name, namespace, podID, config) VALUES (?, ?, ?, ?, ?)",
+                arguments: [config.id, config.name, config.namespace, config.podID, encoded])
             try Self.insertOrReplace(state, id: config.id, in: db)
         }
         configCache.withLock { $0[config.id] = config }
@@ -362,6 +362,81 @@ public final class SQLiteStateStore: StateStore {
         try read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM containers WHERE name = ? UNION SELECT 1 FROM pods WHERE name = ?",
                 arguments: [name, name]) == true
+        }
+    }
+
+    // MARK: - Pods
+
+    public func addPod(_ pod: Pod) async throws(LibpodError) {
+        let encoded = try Self.encode(pod)
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM containers WHERE name = ? UNION SELECT 1 FROM pods WHERE name = ?",
+                arguments: [pod.name, pod.name]) == true
+            {
+                throw LibpodError.nameInUse(pod.name)
+            }
+            try db.execute(sql: "INSERT INTO pods (id, name, namespace, config) VALUES (?, ?, ?, ?)", arguments: [pod.id, pod.name, pod.namespace, encoded])
+        }
+    }
+
+    public func updatePod(_ pod: Pod) async throws(LibpodError) {
+        let encoded = try Self.encode(pod)
+        try await write { db in
+            try db.execute(sql: "UPDATE pods SET config = ? WHERE id = ?", arguments: [encoded, pod.id])
+            guard db.changesCount > 0 else { throw LibpodError.podNotFound(pod.id) }
+        }
+    }
+
+    public func lookupPod(_ idOrName: String) async throws(LibpodError) -> Pod {
+        let clause = namespace.isEmpty ? "" : " AND namespace = ?"
+        let scope = namespaceArguments
+        let rows = try read { db in
+            if let exact = try Row.fetchOne(db, sql: "SELECT id, config FROM pods WHERE (id = ? OR name = ?)" + clause + " ORDER BY id = ? DESC",
+                arguments: [idOrName, idOrName] + scope + [idOrName])
+            {
+                return [exact]
+            }
+            guard ContainerNaming.isIDPrefix(idOrName) else { return [] }
+            return try Row.fetchAll(db, sql: "SELECT id, config FROM pods WHERE id >= ? AND id < ?" + clause + " LIMIT 6",
+                arguments: [idOrName, idOrName + "g"] + scope)
+        }
+        guard rows.count == 1, let row = rows.first else {
+            if rows.isEmpty { throw .podNotFound(idOrName) }
+            throw .invalidArgument("ID prefix \"\(idOrName)\" matches \(rows.count) pods; give more of the ID")
+        }
+        return try Self.decodePod(row["config"], id: row["id"])
+    }
+
+    public func pods() async throws(LibpodError) -> [Pod] {
+        let clause = namespace.isEmpty ? "" : " WHERE namespace = ?"
+        let rows = try read { db in try Row.fetchAll(db, sql: "SELECT id, config FROM pods" + clause + " ORDER BY rowid", arguments: namespaceArguments) }
+        var result: [Pod] = []
+        for row in rows { result.append(try Self.decodePod(row["config"], id: row["id"])) }
+        return result
+    }
+
+    public func removePod(id: String) async throws(LibpodError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM pods WHERE id = ?", arguments: [id])
+            guard db.changesCount > 0 else { throw LibpodError.podNotFound(id) }
+        }
+    }
+
+    private static func encode(_ pod: Pod) throws(LibpodError) -> Data {
+        do {
+            return try volumeEncoder.encode(pod)
+        } catch {
+            throw .encoding(what: "pod \(pod.id)", cause: "\(error)")
+        }
+    }
+
+    private static func decodePod(_ data: Data, id: String) throws(LibpodError) -> Pod {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(Pod.self, from: data)
+        } catch {
+            throw .damaged(what: "the record of pod \(id) in the state database: \(error)", advice: "remove the pod's row, or reset the state")
         }
     }
 

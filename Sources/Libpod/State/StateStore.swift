@@ -30,6 +30,16 @@ public protocol StateStore: Sendable {
     /// podman's state.Refresh: every container's state reset as after a reboot, in one
     /// transaction. Returns the containers as they are afterwards.
     func resetForReboot() async throws(LibpodError) -> [Container]
+    /// Adds a new pod. Fails when its name (a container's or a pod's) or ID is taken.
+    func addPod(_ pod: Pod) async throws(LibpodError)
+    /// Replaces a pod's record (its infra container, once made).
+    func updatePod(_ pod: Pod) async throws(LibpodError)
+    /// The pod with this full ID, name or unique ID prefix, in that order.
+    func lookupPod(_ idOrName: String) async throws(LibpodError) -> Pod
+    /// Every pod visible in this namespace, oldest first.
+    func pods() async throws(LibpodError) -> [Pod]
+    /// Removes a pod's record (its containers must be gone).
+    func removePod(id: String) async throws(LibpodError)
     /// Adds a new volume. Fails with `volumeExists` when its name is taken.
     func addVolume(_ volume: Volume) async throws(LibpodError)
     /// The volume of that name, or `volumeNotFound`.
