@@ -53,7 +53,7 @@ bench:
 	mkdir -p .build/bench
 	.build/release/podlink-bench all | tee .build/bench/output.txt
 	# CNI's bridge, rules and leases for this one stay in a network namespace of its own.
-	unshare --net sh -c 'ip link set lo up && exec .build/release/podlink-bench network' | tee -a .build/bench/output.txt
+	unshare --net sh -c 'ip link set lo up && exec .build/release/podlink-bench network pod' | tee -a .build/bench/output.txt
 	bash scripts/bench-cli | tee -a .build/bench/output.txt
 	python3 scripts/bench-chart .build/bench docs/benchmarks-latency.png
 	bash scripts/bench-report

@@ -38,8 +38,11 @@ do {
     }
     if selected.contains("all") || selected.contains("runtime") { harness = try await RuntimeBenchmarks.run(harness) }
     if selected.contains("all") || selected.contains("lifecycle") { harness = try await LifecycleBenchmarks.run(harness) }
-    // Not in "all": it needs a network namespace of its own (make bench runs it in one).
+    // Not in "all": network and pod need a network namespace of their own (make bench runs them in one).
     if selected.contains("network") { harness = try await NetworkBenchmarks.run(harness) }
+    if selected.contains("pod") {
+        harness = try await PodBenchmarks.run(harness, productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+    }
     if selected.contains("all") || selected.contains("daemon") {
         harness = try await DaemonBenchmarks.run(harness, productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
     }

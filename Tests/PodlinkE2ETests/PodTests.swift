@@ -130,6 +130,29 @@ struct PodTests {
         }
     }
 
+    @Test func podlinksPodCommands() async throws {
+        try await Daemon.with { daemon, client in
+            func podlink(_ arguments: String...) async throws -> ToolOutput {
+                try await Tool.run([Environment.builtProduct("podlink"), "--url", daemon.address] + arguments)
+            }
+            var output = try await podlink("pod", "create", "--name", "cli", "--share", "ipc,uts")
+            #expect(output.status == 0 && output.stdout.count == 65, "\(output)")
+            output = try await podlink("run", "-d", "--pod", "cli", "--network", "none", "busybox", "sleep", "1000")
+            #expect(output.status == 0, "\(output)")
+            output = try await podlink("pod", "ps")
+            #expect(output.stdout.contains("cli") && output.stdout.contains("Running") && output.stdout.contains(" 2"), "\(output)")
+            output = try await podlink("pod", "top", "cli", "pid,args")
+            #expect(output.stdout.contains("sleep 1000") && output.stdout.contains("/catatonit -P"), "\(output)")
+            output = try await podlink("pod", "stop", "-t", "0", "cli")
+            #expect(output.status == 0 && output.stdout == "cli\n", "\(output)")
+            output = try await podlink("pod", "inspect", "cli")
+            #expect(output.stdout.contains("\"status\":\"Exited\""), "\(output)")
+            output = try await podlink("pod", "rm", "cli")
+            #expect(output.status == 0, "\(output)")
+            #expect(try await client.containers().isEmpty)
+        }
+    }
+
     /// The infra container and the pod's containers outlive the daemon; a reboot resets
     /// them, and the pod starts again.
     @Test func aPodOutlivesTheDaemonAndIsResetByAReboot() async throws {

@@ -8,7 +8,7 @@ import Testing
 struct PythonPodmanTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "Peers/python_podman_check.py").path
 
-    @Test func pythonPodmanDrivesContainersImagesAndTheSystem() async throws {
+    @Test func pythonPodmanDrivesContainersImagesPodsAndTheSystem() async throws {
         guard Environment.require(Environment.pythonPodman, "python-podman 1.6 (pip install podman==1.6.0)") else { return }
         try await Daemon.with { daemon, _ in
             let output = try await Tool.run(["python3", Self.script, daemon.address, "localhost/busybox:latest", daemon.tarball])
@@ -17,6 +17,7 @@ struct PythonPodmanTests {
             #expect(steps == [
                 "connect", "system", "images", "create with the library's defaults", "containers",
                 "images: tag, import with delete, remove, delete unused",
+                "pods: create, list, get, inspect, start, top, stats, pause, unpause, restart, stop, kill, remove",
             ], "\(output)")
         }
     }

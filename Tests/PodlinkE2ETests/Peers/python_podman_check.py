@@ -133,6 +133,40 @@ try:
     expect(image.id not in deleted, f"the image a container uses stays: {deleted}")
     keeper.remove()
     ok()
+
+    step("pods: create, list, get, inspect, start, top, stats, pause, unpause, restart, stop, kill, remove")
+    pod = client.pods.create("pp-pod")  # the library's default: no infra container
+    member = image.create(name="pp-pc", args=[IMAGE, "sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"], command=[], network="none", pod="pp-pod")
+    expect("pp-pod" in [p.name for p in client.pods.list()], "list")
+    pod = client.pods.get("pp-pod")
+    expect(pod.numberofcontainers == "1" and pod.status == "Created", f"get {pod.numberofcontainers} {pod.status}")
+    inspected = pod.inspect()
+    expect(inspected.id == pod.id and inspected.containers[0]["id"] == member.id, f"inspect {inspected}")
+    pod.start()
+    expect(pod.status == "Running", f"start {pod.status}")
+    # pod.top() itself reads a key TopPod never had; the raw handle gets the rows.
+    with client._client() as raw:
+        rows = raw.TopPod(pod.id)["stats"]
+    expect(rows[0].startswith("USER") and any("sleep 300" in row for row in rows[1:]), f"top {rows}")
+    stats = list(pod.stats())
+    expect(len(stats) == 1 and stats[0].name == "pp-pc", f"stats {stats}")
+    pod.pause()
+    expect(pod.status == "Paused", f"pause {pod.status}")
+    pod.unpause()
+    pod.restart()
+    expect(pod.status == "Running", f"restart {pod.status}")
+    pod.stop()  # no timeout sent: podman's 0, killed at once
+    expect(pod.status == "Exited", f"stop {pod.status}")
+    pod.start()
+    pod.kill(signal.SIGKILL, wait=10)
+    for _ in range(100):
+        if pod.refresh().status == "Exited":
+            break
+    expect(pod.status == "Exited", f"kill {pod.status}")
+    expect(pod.remove(force=True) == pod.id, "remove")
+    expect("pp-pod" not in [p.name for p in client.pods.list()], "removed")
+    expect("pp-pc" not in [c.names for c in client.containers.list()], "its container went with it")
+    ok()
 except Exception:
     print(f"failed {current}:", flush=True)
     traceback.print_exc()
