@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C system libraries: module maps only.
@@ -137,6 +138,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
         ),
@@ -221,7 +223,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PodlinkE2ETests",
-            dependencies: ["PodmanClient", "PodlinkInterfaces", "Varlink", "PodlinkTestSupport", "podlinkd", "podlink"],
+            dependencies: [
+                "PodmanClient", "PodlinkInterfaces", "Varlink", "PodlinkTestSupport", "podlinkd", "podlink",
+                .product(name: "Yams", package: "Yams"),
+            ],
             // The peers' own scripts (python-podman), run by the tests from their path.
             exclude: ["Peers"],
             swiftSettings: strict

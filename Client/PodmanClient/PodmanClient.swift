@@ -375,6 +375,21 @@ public struct PodmanClient: Sendable {
     /// Removes the pod; one with containers is refused unless `force`, which removes them.
     public func removePod(_ nameOrID: String, force: Bool = false) async throws { _ = try await api.removePod(name: nameOrID, force: force) }
 
+    // MARK: - Kubernetes
+
+    /// A pod (or a single container) as Kubernetes v1 Pod YAML, and a Service's YAML for
+    /// its ports when `service` is true ("" otherwise).
+    public func generateKube(_ nameOrID: String, service: Bool = false) async throws -> (pod: String, service: String) {
+        let reply = try await api.generateKube(name: nameOrID, service: service).pod
+        return (reply.pod, reply.service)
+    }
+
+    /// Creates (and starts, unless `start` is false) the pods of Kubernetes Pod YAML.
+    @discardableResult
+    public func playKube(_ yaml: String, start: Bool = true) async throws -> [IoPodlink.PlayedPod] {
+        try await podlink.playKube(yaml: yaml, start: start).pods
+    }
+
     // MARK: - Volumes
 
     /// Creates a named volume (a new name is made when `name` is nil); returns its name.

@@ -15,7 +15,7 @@ struct Podlink: AsyncParsableCommand {
             Ps.self, Run.self, Create.self, Exec.self, Attach.self, Start.self, Stop.self, Kill.self, Pause.self, Unpause.self, Restart.self,
             Rm.self, Wait.self, Logs.self, Inspect.self, Top.self, Mount.self, Umount.self, Diff.self, Images.self,
             Import.self, Load.self, Rmi.self, Tag.self, Info.self, Version.self, Events.self, ContainerCommands.self,
-            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self, VolumeCommands.self, PodCommands.self, Cp.self,
+            ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self, VolumeCommands.self, PodCommands.self, GenerateCommands.self, PlayCommands.self, Cp.self,
         ])
 
     /// podman takes `--url` before the command (`podlink --url X ps`); the parser wants

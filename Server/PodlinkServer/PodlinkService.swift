@@ -51,6 +51,20 @@ public struct PodlinkService: IoPodlink.ServiceProtocol {
         }
     }
 
+    // MARK: - Kubernetes
+
+    public func playKube(
+        _ parameters: IoPodlink.Methods.PlayKube.Parameters, call: VarlinkCall<IoPodlink.Methods.PlayKube.Reply>
+    ) async throws -> IoPodlink.Methods.PlayKube.Reply {
+        let played: [KubePlayResult]
+        do throws(LibpodError) {
+            played = try await runtime.playKube(parameters.yaml, start: parameters.start ?? true)
+        } catch {
+            throw IoPodlink.KubeError(reason: error.description)
+        }
+        return .init(pods: played.map { IoPodlink.PlayedPod(id: $0.podID, containers: $0.containerIDs) })
+    }
+
     // MARK: - Copies
 
     public func copyIntoContainer(

@@ -173,13 +173,13 @@ _podlink() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|cp|help)
+    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|volume|pod|generate|play|cp|help)
         # Offer subcommand argument completions
         "_podlink_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network cp help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network volume pod generate play cp help' -- "${cur}"))
         ;;
     esac
 }
@@ -215,7 +215,7 @@ _podlink_run() {
     repeating_flags=()
     non_repeating_flags=(--detach -d -P --publish-all --no-hosts --read-only --rm --tty -t --privileged --init --interactive -i -h --help)
     repeating_options=(--env -e --label -l --publish -p --dns-search --dns-opt --volume -v --cap-add --cap-drop --env-file --dns --add-host --tmpfs --ulimit --sysctl --device --mount --annotation)
-    non_repeating_options=(--url --detach-keys --name -w --workdir --user -u -h --hostname --memory -m --network --ip --mac-address --restart --cpus --pids-limit --entrypoint --shm-size --stop-signal --stop-timeout --health-cmd --health-interval --health-retries --log-driver --ipc --pid)
+    non_repeating_options=(--url --detach-keys --name -w --workdir --user -u -h --hostname --memory -m --network --ip --mac-address --restart --cpus --pids-limit --entrypoint --shm-size --stop-signal --stop-timeout --health-cmd --health-interval --health-retries --log-driver --ipc --pid --pod)
     __podlink_offer_flags_options -1
 
     # Offer option value completions
@@ -340,6 +340,9 @@ _podlink_run() {
     '--annotation')
         return
         ;;
+    '--pod')
+        return
+        ;;
     esac
 }
 
@@ -347,7 +350,7 @@ _podlink_create() {
     repeating_flags=()
     non_repeating_flags=(-P --publish-all --no-hosts --read-only --rm --tty -t --privileged --init --interactive -i -h --help)
     repeating_options=(--env -e --label -l --publish -p --dns-search --dns-opt --volume -v --cap-add --cap-drop --env-file --dns --add-host --tmpfs --ulimit --sysctl --device --mount --annotation)
-    non_repeating_options=(--url --name -w --workdir --user -u -h --hostname --memory -m --network --ip --mac-address --restart --cpus --pids-limit --entrypoint --shm-size --stop-signal --stop-timeout --health-cmd --health-interval --health-retries --log-driver --ipc --pid)
+    non_repeating_options=(--url --name -w --workdir --user -u -h --hostname --memory -m --network --ip --mac-address --restart --cpus --pids-limit --entrypoint --shm-size --stop-signal --stop-timeout --health-cmd --health-interval --health-retries --log-driver --ipc --pid --pod)
     __podlink_offer_flags_options -1
 
     # Offer option value completions
@@ -467,6 +470,9 @@ _podlink_create() {
         return
         ;;
     '--annotation')
+        return
+        ;;
+    '--pod')
         return
         ;;
     esac
@@ -621,7 +627,7 @@ _podlink_restart() {
 
 _podlink_rm() {
     repeating_flags=()
-    non_repeating_flags=(--force -f -h --help)
+    non_repeating_flags=(--force -f --volumes -v -h --help)
     repeating_options=()
     non_repeating_options=(--url)
     __podlink_offer_flags_options -1
@@ -1160,6 +1166,409 @@ _podlink_network_rm() {
     # Offer option value completions
     case "${prev}" in
     '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_volume() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|ls|inspect|rm|prune)
+        # Offer subcommand argument completions
+        "_podlink_volume_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create ls inspect rm prune' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_volume_create() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=(--label -l --opt -o)
+    non_repeating_options=(--url --driver)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--driver')
+        return
+        ;;
+    '--label'|'-l')
+        return
+        ;;
+    '--opt'|'-o')
+        return
+        ;;
+    esac
+}
+
+_podlink_volume_ls() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_podlink_volume_inspect() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_volume_rm() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f --all -a -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_volume_prune() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|top)
+        # Offer subcommand argument completions
+        "_podlink_pod_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create ps inspect start stop restart kill pause unpause rm top' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_pod_create() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=(--publish -p --label -l)
+    non_repeating_options=(--url --name --share --infra)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    '--publish'|'-p')
+        return
+        ;;
+    '--label'|'-l')
+        return
+        ;;
+    '--share')
+        return
+        ;;
+    '--infra')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_ps() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q --no-trunc -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format)
+    __podlink_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_inspect() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_start() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_stop() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --time -t)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--time'|'-t')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_restart() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_kill() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --signal -s)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--signal'|'-s')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_pause() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_unpause() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_rm() {
+    repeating_flags=()
+    non_repeating_flags=(--force -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_top() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_generate() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    kube)
+        # Offer subcommand argument completions
+        "_podlink_generate_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'kube' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_generate_kube() {
+    repeating_flags=()
+    non_repeating_flags=(--service -s -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_play() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __podlink_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    kube)
+        # Offer subcommand argument completions
+        "_podlink_play_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'kube' -- "${cur}"))
+        ;;
+    esac
+}
+
+_podlink_play_kube() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --start)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--start')
         return
         ;;
     esac
