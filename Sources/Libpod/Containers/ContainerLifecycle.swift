@@ -136,9 +136,20 @@ extension Runtime {
             try FileSystem.ensureDirectory(bundleDirectory(config.id), mode: 0o700)
             // Under the volumes' locks: a volume cannot be removed between being found
             // and being recorded as this container's.
-            container = try await withVolumeLocks(Set(config.volumes.map(\.name)).sorted()) { () async throws(LibpodError) -> Container in
-                for volume in config.volumes { _ = try await state.volume(named: volume.name) }
-                return try await addContainer(config)
+            // And under the pod's: a pod cannot go between being found and being joined.
+            let record = { () async throws(LibpodError) -> Container in
+                try await self.withVolumeLocks(Set(config.volumes.map(\.name)).sorted()) { () async throws(LibpodError) -> Container in
+                    for volume in config.volumes { _ = try await self.state.volume(named: volume.name) }
+                    return try await self.addContainer(config)
+                }
+            }
+            if let podID = config.podID, !config.isInfra {
+                container = try await locks.withPodLock(podID) { () async throws(LibpodError) -> Container in
+                    _ = try await self.state.lookupPod(podID)
+                    return try await record()
+                }
+            } else {
+                container = try await record()
             }
         } catch {
             bestEffort("removing the storage of the container that could not be created") { () throws(LibpodError) in

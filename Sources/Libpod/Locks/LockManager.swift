@@ -36,6 +36,13 @@ public struct LockManager: Sendable {
         try await withContainerLock("volume-" + name, body)
     }
 
+    /// A pod's lock: a container joins the pod, and the pod is removed, under it.
+    public func withPodLock<R: Sendable>(
+        _ podID: String, _ body: () async throws(LibpodError) -> R
+    ) async throws(LibpodError) -> R {
+        try await withContainerLock("pod-" + podID, body)
+    }
+
     /// Removes a container's lock file once the container is gone (the caller holds it).
     public func retire(_ lock: FileLock) {
         lock.releaseAndRemove()

@@ -216,30 +216,36 @@ extension Runtime {
     public func removePod(_ idOrName: String, force: Bool = false) async throws(LibpodError) -> String {
         let pod = try await self.pod(idOrName)
         return try await finishing { () async throws(LibpodError) -> String in
-            let members = try await self.podContainers(pod.id)
-            let others = members.filter { !$0.config.isInfra }
-            // A pod with only its infra container running is removed as if forced (podman).
-            if !force && !others.isEmpty {
-                if let running = members.first(where: { [.running, .paused, .stopping].contains($0.state.status) }) {
-                    throw .invalidArgument("pod \(pod.id.prefix(12)) has containers that are not ready to be removed: container \(running.id.prefix(12)) is \(running.state.status.rawValue); stop the pod first, or force the removal")
-                }
+            try await self.locks.withPodLock(pod.id) { () async throws(LibpodError) -> String in
+                try await self.removeLocked(pod, force: force)
             }
-            var failures: [PodContainerFailure] = []
-            // The infra container last: the others use its namespaces.
-            for container in others + members.filter(\.config.isInfra) {
-                do throws(LibpodError) {
-                    try await self.removeContainer(container.id, force: true, removeVolumes: false, podRemoval: true)
-                } catch .containerNotFound {
-                    continue
-                } catch {
-                    failures.append(PodContainerFailure(containerID: container.id, reason: error.description))
-                }
-            }
-            guard failures.isEmpty else { throw .podContainerErrors(pod: pod.id, operation: "rm", failures: failures) }
-            try await self.state.removePod(id: pod.id)
-            self.record(Event(type: .pod, status: "remove", id: pod.id, name: pod.name))
-            return pod.id
         }
+    }
+
+    private func removeLocked(_ pod: Pod, force: Bool) async throws(LibpodError) -> String {
+        let members = try await self.podContainers(pod.id)
+        let others = members.filter { !$0.config.isInfra }
+        // A pod with only its infra container running is removed as if forced (podman).
+        if !force && !others.isEmpty {
+            if let running = members.first(where: { [.running, .paused, .stopping].contains($0.state.status) }) {
+                throw .invalidArgument("pod \(pod.id.prefix(12)) has containers that are not ready to be removed: container \(running.id.prefix(12)) is \(running.state.status.rawValue); stop the pod first, or force the removal")
+            }
+        }
+        var failures: [PodContainerFailure] = []
+        // The infra container last: the others use its namespaces.
+        for container in others + members.filter(\.config.isInfra) {
+            do throws(LibpodError) {
+                try await self.removeContainer(container.id, force: true, removeVolumes: false, podRemoval: true)
+            } catch .containerNotFound {
+                continue
+            } catch {
+                failures.append(PodContainerFailure(containerID: container.id, reason: error.description))
+            }
+        }
+        guard failures.isEmpty else { throw .podContainerErrors(pod: pod.id, operation: "rm", failures: failures) }
+        try await self.state.removePod(id: pod.id)
+        self.record(Event(type: .pod, status: "remove", id: pod.id, name: pod.name))
+        return pod.id
     }
 
     /// Runs `body` on each container of the pod whose state `skip` does not exclude: the
