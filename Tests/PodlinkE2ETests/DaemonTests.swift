@@ -42,12 +42,19 @@ import Testing
                 #expect(error.id == id)
                 #expect(error.reason.contains("configured"))
             }
-            // A Create field Podlink does not support is named, not ignored.
+            // A pod that does not exist is PodNotFound.
             do {
                 _ = try await client.api.createContainer(create: IoPodman.Create(args: ["busybox", "true"], pod: "nopod"))
-                Issue.record("pod must be refused")
+                Issue.record("a missing pod was joined")
+            } catch let error as IoPodman.PodNotFound {
+                #expect(error.name == "nopod")
+            }
+            // A Create field Podlink does not support is named, not ignored.
+            do {
+                _ = try await client.api.createContainer(create: IoPodman.Create(args: ["busybox", "true"], uidmap: ["0:100000:65536"]))
+                Issue.record("uidmap must be refused")
             } catch let error as IoPodman.ErrorOccurred {
-                #expect(error.reason.contains("create.pod"))
+                #expect(error.reason.contains("create.uidmap"))
             }
             // The daemon is still fine after all of that.
             #expect(try await client.api.getVersion().remoteApiVersion == 1)
