@@ -206,8 +206,10 @@ final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// podlinkd finishes what it started before it exits (network teardowns after a
+    /// removal run CNI's DEL, seconds on a loaded machine): it gets the time.
     func stop() async {
-        await process?.stop()
+        await process?.stop(grace: .seconds(20))
         process = nil
     }
 

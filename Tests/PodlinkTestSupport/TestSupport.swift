@@ -138,10 +138,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// Stops it: SIGTERM, then SIGKILL if it is still there after a second. The test
     /// runner may block SIGTERM, and children inherit that mask, so SIGTERM alone is not
     /// enough. Never blocks a task thread.
-    public func stop() async {
+    /// SIGTERM, then SIGKILL if it is still running after `grace`.
+    public func stop(grace: Duration = .seconds(1)) async {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        for _ in 0..<50 where process.isRunning {
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
