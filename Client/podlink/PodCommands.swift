@@ -7,7 +7,7 @@ struct PodCommands: AsyncParsableCommand {
         commandName: "pod", abstract: "Manage pods: containers that share an infra container's namespaces.",
         subcommands: [
             PodCreate.self, PodList.self, PodInspect.self, PodStart.self, PodStop.self, PodRestart.self, PodKill.self,
-            PodPause.self, PodUnpause.self, PodRemove.self, PodTop.self,
+            PodPause.self, PodUnpause.self, PodRemove.self, PodTop.self, PodStats.self,
         ])
 }
 
@@ -141,4 +141,27 @@ struct PodTop: AsyncParsableCommand {
         let lines = try await global.withClient { try await $0.api.topPod(pod: pod, latest: false, descriptors: descriptors).stats }
         for line in lines { print(line) }
     }
+}
+
+struct PodStats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show the resource use of a pod's running containers.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "table or json.") var format: OutputFormat = .table
+    @Argument(help: "The pod (name or ID).") var pod: String
+
+    func run() async throws {
+        let stats = try await global.withClient { try await $0.api.getPodStats(name: pod).containers }.sorted { $0.name < $1.name }
+        if format == .json {
+            Output.json(stats.map { ["id": $0.id, "name": $0.name, "cpu": String(format: "%.2f", $0.cpu), "mem_usage": String($0.memUsage), "pids": String($0.pids)] })
+            return
+        }
+        var rows = [["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]]
+        for entry in stats {
+            let memory = Self.mib(entry.memUsage) + " / " + Self.mib(entry.memLimit)
+            rows.append([String(entry.id.prefix(12)), entry.name, String(format: "%.2f%%", entry.cpu), memory, String(format: "%.2f%%", entry.memPerc), String(entry.pids)])
+        }
+        Output.table(rows)
+    }
+
+    static func mib(_ bytes: Int) -> String { String(format: "%.1fMiB", Double(bytes) / 1_048_576) }
 }

@@ -143,6 +143,8 @@ struct PodTests {
             #expect(output.stdout.contains("cli") && output.stdout.contains("Running") && output.stdout.contains(" 2"), "\(output)")
             output = try await podlink("pod", "top", "cli", "pid,args")
             #expect(output.stdout.contains("sleep 1000") && output.stdout.contains("/catatonit -P"), "\(output)")
+            output = try await podlink("pod", "stats", "cli")
+            #expect(output.status == 0 && output.stdout.contains("MEM USAGE") && output.stdout.split(separator: "\n").count == 3, "\(output)")
             output = try await podlink("pod", "stop", "-t", "0", "cli")
             #expect(output.status == 0 && output.stdout == "cli\n", "\(output)")
             output = try await podlink("pod", "inspect", "cli")

@@ -1294,13 +1294,13 @@ _podlink_pod() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|top)
+    create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|top|stats)
         # Offer subcommand argument completions
         "_podlink_pod_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create ps inspect start stop restart kill pause unpause rm top' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create ps inspect start stop restart kill pause unpause rm top stats' -- "${cur}"))
         ;;
     esac
 }
@@ -1490,6 +1490,25 @@ _podlink_pod_top() {
     # Offer option value completions
     case "${prev}" in
     '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pod_stats() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
         return
         ;;
     esac
