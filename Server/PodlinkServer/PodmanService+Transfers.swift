@@ -31,7 +31,8 @@ extension PodmanService {
     }
 
     /// Sends a file the daemon prepared (ImageSave, ExportContainer): the reply gives its
-    /// length, then its bytes follow raw, and the connection closes.
+    /// length, then its bytes follow raw, and the connection closes. With `delete` the
+    /// file leaves the transfer area when the sending begins.
     public func receiveFile(_ parameters: IoPodman.Methods.ReceiveFile.Parameters, call: VarlinkCall<IoPodman.Methods.ReceiveFile.Reply>) async throws -> IoPodman.Methods.ReceiveFile.Reply {
         try call.requireUpgrade()
         let transfers = runtime.transfers
@@ -42,10 +43,10 @@ extension PodmanService {
         guard descriptor >= 0 else {
             throw IoPodman.ErrorOccurred(reason: "opening \(parameters.path): \(String(cString: strerror(errno))); it may have been fetched already")
         }
-        defer {
-            close(descriptor)
-            if parameters.delete { unlink(parameters.path) }
-        }
+        defer { close(descriptor) }
+        // Deleted as soon as it is open (the descriptor still reads it): a client that has
+        // all the bytes finds the file gone, never half a moment later.
+        if parameters.delete { unlink(parameters.path) }
         var info = stat()
         fstat(descriptor, &info)
         let reply = IoPodman.Methods.ReceiveFile.Reply(len: Int(info.st_size))
