@@ -38,7 +38,6 @@ enum ExecBenchmarks {
         options.network = "none"
         let id = try await client.create(image: "busybox", command: ["sleep", "100000"], options: options)
         try await client.start(id)
-        defer { Task { try? await client.remove(id, force: true) } }
 
         harness.batches = 5
         harness.minimumBatchTime = .milliseconds(1)
@@ -109,6 +108,8 @@ enum ExecBenchmarks {
         } else {
             print("  (podman missing: scripts/setup-bench installs it)")
         }
+        // Containers outlive the daemon: removed here, or its mount would stay behind.
+        try? await client.remove(id, force: true)
         await client.close()
         return harness
     }
