@@ -166,6 +166,35 @@ enum DaemonBenchmarks {
         return harness
     }
 
+    /// Runs `body` with a podlinkd of its own on crun (scratch directories under
+    /// /tmp/podlink-bench/NAME-PID, `extraConfig` appended to its podlink.conf), a client,
+    /// and the busybox image imported from `tarball`; stops the daemon and removes the
+    /// directories afterwards.
+    static func withScratchDaemon<T>(
+        _ name: String, productsDirectory: URL, extraConfig: String = "",
+        _ body: (_ root: String, _ client: PodmanClient, _ tarball: String) async throws -> T
+    ) async throws -> T {
+        let root = "/tmp/podlink-bench/\(name)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let config = root + "/podlink.conf"
+        try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\nruntime_path = [\"/usr/bin/crun\"]\n\(extraConfig)"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let socket = root + "/io.podman"
+        let (_, pid) = try startToReady(daemon: productsDirectory.appending(path: "podlinkd").path, config: config, socket: socket)
+        defer {
+            kill(pid, SIGTERM)
+            _ = ProcessSpawn.blockingWait(pid)
+        }
+        let client = try await PodmanClient.connect(to: "unix:\(socket)")
+        let tarball = try LifecycleBenchmarks.busyboxTarball(in: root)
+        _ = try await client.importImage(tarball: tarball, reference: "localhost/busybox:latest")
+        let result = try await body(root, client, tarball)
+        await client.close()
+        return result
+    }
+
     /// Starts podlinkd with a NOTIFY_SOCKET of ours; returns the seconds until READY=1.
     static func startToReady(daemon: String, config: String, socket: String) throws -> (Double, pid_t) {
         let notifyPath = socket + ".notify"

@@ -17,101 +17,86 @@ enum ExecBenchmarks {
             print("Exec: skipped (needs root)")
             return harness
         }
-        let root = "/tmp/podlink-bench/exec-\(getpid())"
-        try? FileManager.default.removeItem(atPath: root)
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let config = root + "/podlink.conf"
-        try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\nruntime_path = [\"/usr/bin/crun\"]\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let socket = root + "/io.podman"
-        let (_, pid) = try DaemonBenchmarks.startToReady(daemon: productsDirectory.appending(path: "podlinkd").path, config: config, socket: socket)
-        defer {
-            kill(pid, SIGTERM)
-            _ = ProcessSpawn.blockingWait(pid)
-        }
-        print("Exec: exec of /bin/true into a running busybox container (crun), \(rounds) per batch; exec -i cat of \(throughputBytes >> 20) MiB")
-        let client = try await PodmanClient.connect(to: "unix:\(socket)")
-        let tarball = try LifecycleBenchmarks.busyboxTarball(in: root)
-        _ = try await client.importImage(tarball: tarball, reference: "localhost/busybox:latest")
-        var options = PodmanClient.CreateOptions()
-        options.network = "none"
-        let id = try await client.create(image: "busybox", command: ["sleep", "100000"], options: options)
-        try await client.start(id)
+        return try await DaemonBenchmarks.withScratchDaemon("exec", productsDirectory: productsDirectory) { root, client, tarball in
+            print("Exec: exec of /bin/true into a running busybox container (crun), \(rounds) per batch; exec -i cat of \(throughputBytes >> 20) MiB")
+            var options = PodmanClient.CreateOptions()
+            options.network = "none"
+            let id = try await client.create(image: "busybox", command: ["sleep", "100000"], options: options)
+            try await client.start(id)
 
-        harness.batches = 5
-        harness.minimumBatchTime = .milliseconds(1)
-        let ours = try await harness.measureAsync("PodmanClient.exec -> podlinkd: exec true") {
-            for _ in 0..<rounds {
-                let result = try await client.execCollecting(id, command: ["true"])
-                precondition(result.exitCode == 0)
-            }
-        }
-        let bare = try bareExec(root: root, containerID: id)
-        let bareResult = try await harness.measureAsync("bare conmon --exec + crun exec on the same container: true") {
-            for _ in 0..<rounds { try await bare() }
-        }
-        let ratio = ours.median / bareResult.median
-        print(String(format: "  ratio: exec through podlinkd takes %.2fx the bare conmon + crun exec (goal: within 1.3x: %@)", ratio, ratio <= 1.3 ? "met" : "NOT met"))
-
-        // Throughput: the bytes go in as stdin frames and come back as stdout frames.
-        let data = [UInt8](repeating: 0x5A, count: throughputBytes)
-        let clock = ContinuousClock()
-        var oursThroughput: [Double] = []
-        for _ in 0..<3 {
-            let elapsed = try await clock.measure {
-                var options = PodmanClient.ExecOptions()
-                options.interactive = true
-                let process = try await client.exec(id, command: ["cat"], options: options)
-                process.write(data)
-                process.closeInput()
-                var received = 0
-                for try await chunk in process.output { received += chunk.bytes.count }
-                let code = try await process.exitCode()
-                precondition(code == 0 && received == data.count)
-            }
-            oursThroughput.append(Double(throughputBytes) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)))
-        }
-        let oursRate = oursThroughput.sorted()[1]
-        print(String(format: "  exec -i cat through podlinkd: %.0f MB/s (median of 3; goal: at least 1000 MB/s: %@)", oursRate / 1e6, oursRate >= 1e9 ? "met" : "NOT met"))
-
-        let podman = "/usr/bin/podman"
-        if access(podman, X_OK) == 0 {
-            _ = try await LifecycleBenchmarks.run([podman, "import", tarball, "localhost/podlink-bench-busybox:latest"])
-            _ = try await LifecycleBenchmarks.run([podman, "rm", "-f", "podlink-bench-exec"])
-            let started = try await LifecycleBenchmarks.run([
-                podman, "run", "-d", "--name", "podlink-bench-exec", "--network", "none", "localhost/podlink-bench-busybox:latest", "sleep", "100000",
-            ])
-            precondition(started == 0)
-            let podmanResult = try await harness.measureAsync("podman exec: true") {
+            harness.batches = 5
+            harness.minimumBatchTime = .milliseconds(1)
+            let ours = try await harness.measureAsync("PodmanClient.exec -> podlinkd: exec true") {
                 for _ in 0..<rounds {
-                    let status = try await LifecycleBenchmarks.run([podman, "exec", "podlink-bench-exec", "true"])
-                    precondition(status == 0)
+                    let result = try await client.execCollecting(id, command: ["true"])
+                    precondition(result.exitCode == 0)
                 }
             }
-            harness.ratio(ours, over: podmanResult, goal: 3)
-            let file = root + "/stream"
-            try Data(data).write(to: URL(fileURLWithPath: file))
-            var podmanThroughput: [Double] = []
+            let bare = try bareExec(root: root, containerID: id)
+            let bareResult = try await harness.measureAsync("bare conmon --exec + crun exec on the same container: true") {
+                for _ in 0..<rounds { try await bare() }
+            }
+            let ratio = ours.median / bareResult.median
+            print(String(format: "  ratio: exec through podlinkd takes %.2fx the bare conmon + crun exec (goal: within 1.3x: %@)", ratio, ratio <= 1.3 ? "met" : "NOT met"))
+
+            // Throughput: the bytes go in as stdin frames and come back as stdout frames.
+            let data = [UInt8](repeating: 0x5A, count: throughputBytes)
+            let clock = ContinuousClock()
+            var oursThroughput: [Double] = []
             for _ in 0..<3 {
                 let elapsed = try await clock.measure {
-                    let status = try await shell("\(podman) exec -i podlink-bench-exec cat < \(file) > /dev/null")
-                    precondition(status == 0)
+                    var options = PodmanClient.ExecOptions()
+                    options.interactive = true
+                    let process = try await client.exec(id, command: ["cat"], options: options)
+                    process.write(data)
+                    process.closeInput()
+                    var received = 0
+                    for try await chunk in process.output { received += chunk.bytes.count }
+                    let code = try await process.exitCode()
+                    precondition(code == 0 && received == data.count)
                 }
-                podmanThroughput.append(Double(throughputBytes) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)))
+                oursThroughput.append(Double(throughputBytes) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)))
             }
-            let podmanRate = podmanThroughput.sorted()[1]
-            print(String(format: "  exec -i cat through podman exec: %.0f MB/s; podlinkd is %.2fx (goal: at least 3x: %@)",
-                         podmanRate / 1e6, oursRate / podmanRate, oursRate / podmanRate >= 3 ? "met" : "NOT met"))
-            _ = try await LifecycleBenchmarks.run([podman, "rm", "-f", "-t", "0", "podlink-bench-exec"])
-            _ = try await LifecycleBenchmarks.run([podman, "rmi", "-f", "localhost/podlink-bench-busybox:latest"])
-        } else {
-            print("  (podman missing: scripts/setup-bench installs it)")
+            let oursRate = oursThroughput.sorted()[1]
+            print(String(format: "  exec -i cat through podlinkd: %.0f MB/s (median of 3; goal: at least 1000 MB/s: %@)", oursRate / 1e6, oursRate >= 1e9 ? "met" : "NOT met"))
+
+            let podman = "/usr/bin/podman"
+            if access(podman, X_OK) == 0 {
+                _ = try await LifecycleBenchmarks.run([podman, "import", tarball, "localhost/podlink-bench-busybox:latest"])
+                _ = try await LifecycleBenchmarks.run([podman, "rm", "-f", "podlink-bench-exec"])
+                let started = try await LifecycleBenchmarks.run([
+                    podman, "run", "-d", "--name", "podlink-bench-exec", "--network", "none", "localhost/podlink-bench-busybox:latest", "sleep", "100000",
+                ])
+                precondition(started == 0)
+                let podmanResult = try await harness.measureAsync("podman exec: true") {
+                    for _ in 0..<rounds {
+                        let status = try await LifecycleBenchmarks.run([podman, "exec", "podlink-bench-exec", "true"])
+                        precondition(status == 0)
+                    }
+                }
+                harness.ratio(ours, over: podmanResult, goal: 3)
+                let file = root + "/stream"
+                try Data(data).write(to: URL(fileURLWithPath: file))
+                var podmanThroughput: [Double] = []
+                for _ in 0..<3 {
+                    let elapsed = try await clock.measure {
+                        let status = try await shell("\(podman) exec -i podlink-bench-exec cat < \(file) > /dev/null")
+                        precondition(status == 0)
+                    }
+                    podmanThroughput.append(Double(throughputBytes) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)))
+                }
+                let podmanRate = podmanThroughput.sorted()[1]
+                print(String(format: "  exec -i cat through podman exec: %.0f MB/s; podlinkd is %.2fx (goal: at least 3x: %@)",
+                             podmanRate / 1e6, oursRate / podmanRate, oursRate / podmanRate >= 3 ? "met" : "NOT met"))
+                _ = try await LifecycleBenchmarks.run([podman, "rm", "-f", "-t", "0", "podlink-bench-exec"])
+                _ = try await LifecycleBenchmarks.run([podman, "rmi", "-f", "localhost/podlink-bench-busybox:latest"])
+            } else {
+                print("  (podman missing: scripts/setup-bench installs it)")
+            }
+            // Containers outlive the daemon: removed here, or its mount would stay behind.
+            try? await client.remove(id, force: true)
+            return harness
         }
-        // Containers outlive the daemon: removed here, or its mount would stay behind.
-        try? await client.remove(id, force: true)
-        await client.close()
-        return harness
     }
 
     static func shell(_ command: String) async throws -> Int32 {

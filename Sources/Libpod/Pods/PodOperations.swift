@@ -1,4 +1,3 @@
-import FileTreeArchive
 import Foundation
 import Glibc
 
@@ -107,11 +106,7 @@ extension Runtime {
         guard let contents = FileManager.default.contents(atPath: catatonit),
             FileManager.default.createFile(atPath: work + "/rootfs/catatonit", contents: contents, attributes: [.posixPermissions: 0o755])
         else { throw FileSystem.failure("copying catatonit into", work) }
-        do throws(FileTreeArchive.Failure) {
-            try FileTreeArchive.pack(work + "/rootfs", as: ".", to: work + "/rootfs.tar")
-        } catch {
-            throw .helperFailed(program: "libarchive", cause: error.description)
-        }
+        try Self.pack(work + "/rootfs", as: ".", to: work + "/rootfs.tar")
         _ = try await images.importRootfs(tarball: work + "/rootfs.tar", reference: Self.builtInInfraImage, message: "Podlink's infra image: catatonit -P")
         return Self.builtInInfraImage
     }

@@ -424,20 +424,14 @@ public final class SQLiteStateStore: StateStore {
 
     private static func encode(_ pod: Pod) throws(LibpodError) -> Data {
         do {
-            return try volumeEncoder.encode(pod)
+            return try recordEncoder.encode(pod)
         } catch {
             throw .encoding(what: "pod \(pod.id)", cause: "\(error)")
         }
     }
 
     private static func decodePod(_ data: Data, id: String) throws(LibpodError) -> Pod {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do {
-            return try decoder.decode(Pod.self, from: data)
-        } catch {
-            throw .damaged(what: "the record of pod \(id) in the state database: \(error)", advice: "remove the pod's row, or reset the state")
-        }
+        try decodeRecord(Pod.self, data, what: "pod \(id)")
     }
 
     // MARK: - Volumes
@@ -445,7 +439,7 @@ public final class SQLiteStateStore: StateStore {
     public func addVolume(_ volume: Volume) async throws(LibpodError) {
         let encoded: Data
         do {
-            encoded = try Self.volumeEncoder.encode(volume)
+            encoded = try Self.recordEncoder.encode(volume)
         } catch {
             throw .encoding(what: "volume \(volume.name)", cause: "\(error)")
         }
@@ -478,19 +472,24 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    private static var volumeEncoder: JSONEncoder {
+    /// Volumes' and pods' records: JSON with ISO 8601 dates.
+    private static var recordEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         return encoder
     }
 
     private static func decodeVolume(_ data: Data, name: String) throws(LibpodError) -> Volume {
+        try decodeRecord(Volume.self, data, what: "volume \(name)")
+    }
+
+    private static func decodeRecord<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws(LibpodError) -> T {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do {
-            return try decoder.decode(Volume.self, from: data)
+            return try decoder.decode(type, from: data)
         } catch {
-            throw .damaged(what: "the record of volume \(name) in the state database: \(error)", advice: "remove the volume's row, or reset the state")
+            throw .damaged(what: "the record of \(what) in the state database: \(error)", advice: "remove its row, or reset the state")
         }
     }
 

@@ -69,11 +69,7 @@ extension Runtime {
                 guard lstat(source, &info) == 0 else {
                     throw .invalidArgument("\(path) does not exist in the container")
                 }
-                do throws(FileTreeArchive.Failure) {
-                    try FileTreeArchive.pack(source, as: name, to: output)
-                } catch {
-                    throw .helperFailed(program: "libarchive", cause: error.description)
-                }
+                try Self.pack(source, as: name, to: output)
             }
         } catch {
             unlink(output)
@@ -82,7 +78,9 @@ extension Runtime {
         return output
     }
 
-    private func withMountedRoot(_ idOrName: String, _ body: (String) throws(LibpodError) -> Void) async throws(LibpodError) {
+    /// Runs `body` with the container's root file system mounted (one more user of its
+    /// mount), given back afterwards whatever happens.
+    func withMountedRoot(_ idOrName: String, _ body: (String) throws(LibpodError) -> Void) async throws(LibpodError) {
         let root = try await mountContainer(idOrName)
         do {
             try body(root)
@@ -91,6 +89,15 @@ extension Runtime {
             throw error
         }
         try await unmountContainer(idOrName)
+    }
+
+    /// FileTreeArchive.pack with its failure as Libpod's.
+    static func pack(_ source: String, as name: String, to output: String) throws(LibpodError) {
+        do throws(FileTreeArchive.Failure) {
+            try FileTreeArchive.pack(source, as: name, to: output)
+        } catch {
+            throw .helperFailed(program: "libarchive", cause: error.description)
+        }
     }
 
     /// `path` as the container sees it, on the host below `root`: symbolic links are

@@ -1,4 +1,3 @@
-import FileTreeArchive
 import Foundation
 import Glibc
 
@@ -201,26 +200,17 @@ extension Runtime {
             if FileSystem.list(volume.mountPoint).isEmpty { pending.append((mount, volume)) }
         }
         guard !pending.isEmpty else { return }
-        let root = try await mountContainer(id)
-        do throws(LibpodError) {
+        try await withMountedRoot(id) { root throws(LibpodError) in
             for (mount, volume) in pending {
                 let source = try Self.resolve(mount.destination, in: root)
                 var info = stat()
                 guard stat(source, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, !FileSystem.list(source).isEmpty else { continue }
                 let archive = try transfers.newFile(suffix: ".tar")
                 defer { unlink(archive) }
-                do throws(FileTreeArchive.Failure) {
-                    try FileTreeArchive.pack(source, as: ".", to: archive)
-                } catch {
-                    throw .helperFailed(program: "libarchive", cause: error.description)
-                }
+                try Self.pack(source, as: ".", to: archive)
                 _ = try LayerArchive.extract(archive, into: volume.mountPoint, mode: .layer)
             }
-        } catch {
-            try? await unmountContainer(id)
-            throw error
         }
-        try await unmountContainer(id)
     }
 
     /// After `rm -v` (and `--rm`): the container's anonymous volumes that no other
