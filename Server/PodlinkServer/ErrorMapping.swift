@@ -23,7 +23,7 @@ enum PodmanErrors {
         case .podContainerErrors(let pod, _, let failures):
             return IoPodman.PodContainerError(podname: pod, errors: failures.map { .init(containerid: $0.containerID, reason: $0.reason) })
         case .imageInUse, .nameInUse, .invalidName, .invalidArgument, .digestMismatch, .invalidArchive, .unsupported, .portInUse,
-            .networkNotFound, .networkInUse, .execFailed, .volumeExists, .volumeInUse:
+            .networkNotFound, .networkInUse, .execFailed, .volumeExists, .volumeInUse, .registry, .policyDenied:
             return IoPodman.ErrorOccurred(reason: reason)
         case .config, .executableNotFound, .runtimeStopped, .fileSystem, .stateDatabase, .ociRuntime, .conmon,
             .helperFailed, .damaged, .encoding, .timedOut, .cancelled, .network:

@@ -78,6 +78,11 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
     case volumeExists(String)
     /// Containers use the volume that was to be removed.
     case volumeInUse(name: String, containers: [String])
+    /// A registry refused or failed a request: which registry, what was being done, and
+    /// what went wrong (with advice where the kind of failure gives one).
+    case registry(RegistryFailure)
+    /// signature policy (policy.json) does not allow the image.
+    case policyDenied(reference: String, reason: String)
 
     public var description: String {
         switch self {
@@ -143,6 +148,9 @@ public enum LibpodError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(blob) has digest \(found), but \(expected) was expected; the archive is damaged or was altered: save or export it again"
         case .invalidArchive(let path, let reason):
             return "cannot use the archive \(path): \(reason)"
+        case .registry(let failure): return failure.description
+        case .policyDenied(let reference, let reason):
+            return "\(reference) may not be pulled: \(reason)"
         }
     }
 }

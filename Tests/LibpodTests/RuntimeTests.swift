@@ -195,16 +195,4 @@ import Testing
         }
     }
 
-    @Test func registriesConfInBothFormats() {
-        let v2 = RegistriesConf.parse("""
-            unqualified-search-registries = ["docker.io", "quay.io"]
-            [[registry]]
-            location = "localhost:5000"
-            insecure = true
-            """)
-        #expect(v2.search == ["docker.io", "quay.io"])
-        #expect(v2.insecure == ["localhost:5000"])
-        let v1 = RegistriesConf.parse("[registries.search]\nregistries = ['a.io']\n[registries.insecure]\nregistries = ['b.io']\n")
-        #expect(v1.search == ["a.io"] && v1.insecure == ["b.io"])
-    }
 }

@@ -10,6 +10,9 @@ import Synchronization
 ///   tar stream, shared by every image that has them;
 /// - `images/<image ID>/config.json` and `manifest.json`: the image ID is the sha256 of
 ///   the config bytes, as in podman;
+/// - `blobs/<digest hex>`: each layer's tar as it arrived (compressed as pulled, or as
+///   loaded), so that push and save hand out the very bytes the config's diff_ids and the
+///   manifest's digests name; re-packing the extracted files would not reproduce them;
 /// - `images.json`: the index (names, layers, created, size, digest), replaced atomically;
 /// - `tmp/`: work directories, each held by a lock file while its operation runs.
 ///
@@ -21,6 +24,7 @@ public final class ImageStore: Sendable {
     public let root: String
     let layersDirectory: String
     let imagesDirectory: String
+    let blobsDirectory: String
     let workDirectory: String
     let indexPath: String
     let lockPath: String
@@ -40,10 +44,11 @@ public final class ImageStore: Sendable {
         self.root = root
         layersDirectory = root + "/layers"
         imagesDirectory = root + "/images"
+        blobsDirectory = root + "/blobs"
         workDirectory = root + "/tmp"
         indexPath = root + "/images.json"
         lockPath = root + "/images.lock"
-        for directory in [root, layersDirectory, imagesDirectory, workDirectory] {
+        for directory in [root, layersDirectory, imagesDirectory, blobsDirectory, workDirectory] {
             try FileSystem.ensureDirectory(directory, mode: 0o700)
         }
         removeAbandonedWork()
@@ -244,6 +249,10 @@ public final class ImageStore: Sendable {
                 retired.append(layersDirectory + "/" + name)
             }
             index.layers = index.layers.filter { used.contains($0.key) }
+            let blobs = Set(index.layers.values.compactMap { $0.blob.map(Digest.hexPart) })
+            for name in FileSystem.list(blobsDirectory) where !blobs.contains(name) {
+                retired.append(blobsDirectory + "/" + name)
+            }
             return dangling
         }
         removeAbandonedWork()
@@ -276,10 +285,17 @@ public final class ImageStore: Sendable {
         var created: String
         var size: Int64
         var digest: String
+        /// Repositories it was pulled from by digest alone (no tag to name it by), so that
+        /// `repository@digest` still finds it.
+        var repositories: [String]? = nil
     }
 
     struct LayerRecord: Codable, Sendable, Equatable {
         var size: Int64
+        /// The layer's tar as it arrived, in `blobs/`: digest, size and media type.
+        var blob: String? = nil
+        var blobSize: Int64? = nil
+        var blobMediaType: String? = nil
     }
 
     struct StoreIndex: Codable, Sendable, Equatable {
@@ -305,8 +321,9 @@ public final class ImageStore: Sendable {
     }
 
     func layerDirectory(_ diffID: String) -> String { layersDirectory + "/" + Digest.hexPart(diffID) }
+    func blobPath(_ digest: String) -> String { blobsDirectory + "/" + Digest.hexPart(digest) }
 
-    private func readIndex() throws(LibpodError) -> StoreIndex {
+    func readIndex() throws(LibpodError) -> StoreIndex {
         let descriptor = open(indexPath, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return StoreIndex() }
@@ -395,15 +412,17 @@ public final class ImageStore: Sendable {
         var unused: [String] = []
         for diffID in layers where !used.contains(diffID) && !unused.contains(diffID) {
             unused.append(diffID)
+            let blob = index.layers[diffID]?.blob
             index.layers[diffID] = nil
             retired.append(layerDirectory(diffID))
+            if let blob, !index.layers.values.contains(where: { $0.blob == blob }) { retired.append(blobPath(blob)) }
         }
         return unused
     }
 
     // MARK: - Resolving references
 
-    private func resolve(_ reference: String, in index: StoreIndex) throws(LibpodError) -> (record: ImageRecord, matchedName: String?) {
+    func resolve(_ reference: String, in index: StoreIndex) throws(LibpodError) -> (record: ImageRecord, matchedName: String?) {
         let bare = reference.hasPrefix(Digest.prefix) ? String(reference.dropFirst(Digest.prefix.count)) : reference
         if Digest.isHex64(bare), let record = index.images.first(where: { $0.id == bare }) { return (record, nil) }
         for candidate in [reference] + ImageName.lookupCandidates(reference) {
@@ -412,7 +431,8 @@ public final class ImageStore: Sendable {
         if let (repositories, digest) = ImageName.digestCandidates(reference) {
             for repository in repositories {
                 let match = index.images.first { record in
-                    record.digest == digest && record.names.contains { ImageName.repository(of: $0) == repository }
+                    record.digest == digest
+                        && (record.names.contains { ImageName.repository(of: $0) == repository } || record.repositories?.contains(repository) == true)
                 }
                 if let match { return (match, nil) }
             }
@@ -452,10 +472,19 @@ public final class ImageStore: Sendable {
 
     struct StagedLayer: Sendable {
         var diffID: String
-        /// Where it was extracted, in a work directory.
+        /// Where it was extracted, in a work directory; "" for a layer the store has.
         var directory: String
         var size: Int64
         var tarSize: Int64
+        var blob: StagedBlob?
+    }
+
+    /// A layer's tar kept for push and save, in a work directory until the commit.
+    struct StagedBlob: Sendable {
+        var path: String
+        var digest: String
+        var size: Int64
+        var mediaType: String
     }
 
     struct StagedImage: Sendable {
@@ -464,11 +493,12 @@ public final class ImageStore: Sendable {
         var names: [String]
         var layers: [StagedLayer]
         var created: String
+        var repositories: [String] = []
     }
 
     /// Moves staged layers and configs to their final names and records the images, under
     /// the lock. A layer or image already present is kept (same digest, same content).
-    private func commit(_ staged: [StagedImage]) async throws(LibpodError) -> [Image] {
+    func commit(_ staged: [StagedImage]) async throws(LibpodError) -> [Image] {
         // What this commit put in the store's directories: taken back out if it fails (a
         // full disk, say), since the index that would name them is not written then.
         var placed: [String] = []
@@ -480,12 +510,26 @@ public final class ImageStore: Sendable {
                     for layer in image.layers {
                         let final = layerDirectory(layer.diffID)
                         if !FileSystem.isDirectory(final) {
+                            guard !layer.directory.isEmpty else {
+                                throw .damaged(what: "the layer \(layer.diffID) went from the store while an image was added", advice: "add the image again")
+                            }
                             guard rename(layer.directory, final) == 0 else {
                                 throw FileSystem.failure("moving the layer \(layer.directory) to", final)
                             }
                             placed.append(final)
                         }
-                        if index.layers[layer.diffID] == nil { index.layers[layer.diffID] = LayerRecord(size: layer.size) }
+                        var record = index.layers[layer.diffID] ?? LayerRecord(size: layer.size)
+                        if record.blob == nil, let blob = layer.blob {
+                            let blobFinal = blobPath(blob.digest)
+                            if !FileSystem.exists(blobFinal) {
+                                guard rename(blob.path, blobFinal) == 0 else { throw FileSystem.failure("moving the blob \(blob.path) to", blobFinal) }
+                                placed.append(blobFinal)
+                            }
+                            record.blob = blob.digest
+                            record.blobSize = blob.size
+                            record.blobMediaType = blob.mediaType
+                        }
+                        index.layers[layer.diffID] = record
                     }
                     let id = Digest.hexPart(Digest.sha256(image.configBytes))
                     let directory = imagesDirectory + "/" + id
@@ -509,6 +553,10 @@ public final class ImageStore: Sendable {
                                 id: id, names: [], layers: image.layers.map(\.diffID), created: image.created, size: size,
                                 digest: Digest.sha256(image.manifestBytes)))
                     }
+                    if !image.repositories.isEmpty, let position = index.images.firstIndex(where: { $0.id == id }) {
+                        let known = index.images[position].repositories ?? []
+                        index.images[position].repositories = known + image.repositories.filter { !known.contains($0) }
+                    }
                     Self.claim(image.names, for: id, in: &index)
                     ids.append(id)
                 }
@@ -523,20 +571,54 @@ public final class ImageStore: Sendable {
 
     /// Extracts one layer into the work directory, once per `key` (an archive may list
     /// the same layer file for several images).
-    private func stageLayer(_ file: String, key: String, in work: WorkDirectory, cache: inout [String: StagedLayer])
-        async throws(LibpodError) -> StagedLayer
-    {
+    private func stageLayer(
+        _ file: String, key: String, in work: WorkDirectory, cache: inout [String: StagedLayer], blobDigest: String? = nil
+    ) async throws(LibpodError) -> StagedLayer {
         if let layer = cache[key] { return layer }
-        let directory = "\(work.path)/layer-\(cache.count)"
+        let layer = try await stageLayer(file, number: cache.count, in: work, blobDigest: blobDigest)
+        cache[key] = layer
+        return layer
+    }
+
+    /// Extracts the layer tar `file` into `layer-N` of the work directory and keeps the
+    /// tar itself beside it as `blob-N` (moved when `file` is in the work directory, else
+    /// linked when it can be, else copied) for push and save.
+    func stageLayer(_ file: String, number: Int, in work: WorkDirectory, blobDigest: String?) async throws(LibpodError) -> StagedLayer {
+        let directory = "\(work.path)/layer-\(number)"
+        let blobFile = "\(work.path)/blob-\(number)"
         try FileSystem.ensureDirectory(directory, mode: 0o755)
         // The layer's root becomes the container's "/": it must be searchable by all.
         chmod(directory, 0o755)
-        let extracted = try await Self.blocking { () throws(LibpodError) in
-            try LayerArchive.extract(file, into: directory, mode: .layer)
+        let workPath = work.path
+        return try await Self.blocking { () throws(LibpodError) in
+            let extracted = try LayerArchive.extract(file, into: directory, mode: .layer)
+            var layer = StagedLayer(diffID: extracted.diffID, directory: directory, size: extracted.size, tarSize: extracted.tarSize)
+            if file.hasPrefix(workPath + "/") {
+                guard rename(file, blobFile) == 0 else { throw FileSystem.failure("moving the layer tar", file) }
+            } else {
+                try FileSystem.linkOrCopy(file, to: blobFile)
+            }
+            let mediaType = Self.layerMediaType(of: blobFile)
+            let digest: String
+            let size: Int64
+            if let blobDigest {
+                (digest, size) = (blobDigest, try FileSystem.size(of: blobFile))
+            } else if mediaType != MediaType.ociLayerTar {
+                (digest, size) = try Digest.sha256(file: blobFile)
+            } else {
+                (digest, size) = (extracted.diffID, extracted.tarSize)
+            }
+            layer.blob = StagedBlob(path: blobFile, digest: digest, size: size, mediaType: mediaType)
+            return layer
         }
-        let layer = StagedLayer(diffID: extracted.diffID, directory: directory, size: extracted.size, tarSize: extracted.tarSize)
-        cache[key] = layer
-        return layer
+    }
+
+    /// The OCI media type of a layer tar, from its first bytes.
+    static func layerMediaType(of path: String) -> String {
+        let magic = FileSystem.magic(path)
+        if magic.starts(with: [0x1f, 0x8b]) { return MediaType.ociLayerGzip }
+        if magic == [0x28, 0xb5, 0x2f, 0xfd] { return MediaType.ociLayerZstd }
+        return MediaType.ociLayerTar
     }
 
     private func stageDockerArchive(_ layout: String, origin: String, work: WorkDirectory) async throws(LibpodError) -> [StagedImage] {
@@ -607,7 +689,7 @@ public final class ImageStore: Sendable {
                     let (digest, size) = try await Self.blocking { () throws(LibpodError) in try Digest.sha256(file: file) }
                     try Self.verify(layerDescriptor, digest: digest, size: size, origin: origin)
                 }
-                let layer = try await stageLayer(file, key: layerDescriptor.digest, in: work, cache: &extracted)
+                let layer = try await stageLayer(file, key: layerDescriptor.digest, in: work, cache: &extracted, blobDigest: layerDescriptor.digest)
                 guard layer.diffID == diffIDs[position] else {
                     throw .digestMismatch(
                         blob: "\(origin): layer \(layerDescriptor.digest) (uncompressed)", expected: diffIDs[position], found: layer.diffID)
@@ -632,7 +714,7 @@ public final class ImageStore: Sendable {
 
     // MARK: - Helpers
 
-    private static func diffIDs(_ config: OCIImageConfigFile, layerCount: Int, what: String, origin: String) throws(LibpodError) -> [String] {
+    static func diffIDs(_ config: OCIImageConfigFile, layerCount: Int, what: String, origin: String) throws(LibpodError) -> [String] {
         guard let diffIDs = config.rootfs?.diffIDs else {
             throw .invalidArchive(path: origin, reason: "the config \(what) has no rootfs.diff_ids")
         }
@@ -672,7 +754,7 @@ public final class ImageStore: Sendable {
             volumes: overrides?.volumes.map { Dictionary($0.map { ($0, EmptyObject()) }) { first, _ in first } })
     }
 
-    private static func choosePlatform(_ manifests: [OCIDescriptor]) -> OCIDescriptor? {
+    static func choosePlatform(_ manifests: [OCIDescriptor]) -> OCIDescriptor? {
         manifests.first { $0.platform?.os == "linux" && $0.platform?.architecture == architecture } ?? manifests.first
     }
 
@@ -743,7 +825,7 @@ public final class ImageStore: Sendable {
         var lock: FileLock
     }
 
-    private func makeWorkDirectory() throws(LibpodError) -> WorkDirectory {
+    func makeWorkDirectory() throws(LibpodError) -> WorkDirectory {
         for _ in 0..<8 {
             let name = String(UInt64.random(in: 1 ... .max), radix: 16)
             let path = workDirectory + "/" + name
@@ -759,7 +841,7 @@ public final class ImageStore: Sendable {
         throw FileSystem.failure("making a work directory in", workDirectory)
     }
 
-    private func discard(_ work: WorkDirectory) async {
+    func discard(_ work: WorkDirectory) async {
         let path = work.path
         _ = await ProcessSpawn.onThread { try? FileSystem.removeTree(path) }
         work.lock.releaseAndRemove()

@@ -10,7 +10,15 @@ enum MediaType {
     static let ociIndex = "application/vnd.oci.image.index.v1+json"
     static let ociConfig = "application/vnd.oci.image.config.v1+json"
     static let ociLayerTar = "application/vnd.oci.image.layer.v1.tar"
+    static let ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+    static let ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
     static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    static let dockerManifestV1 = "application/vnd.docker.distribution.manifest.v1+json"
+    static let dockerManifestV1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+    static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    static let dockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 }
 
 struct OCIPlatform: Codable, Equatable {

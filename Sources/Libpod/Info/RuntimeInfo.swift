@@ -127,7 +127,10 @@ enum HostProbe {
     /// (`unqualified-search-registries`, `[[registry]] insecure`) and the v1 format
     /// (`[registries.search] registries`, `[registries.insecure] registries`).
     static func registries(path: String = "/etc/containers/registries.conf") -> (search: [String], insecure: [String], blocked: [String]) {
-        guard let text = (try? FileSystem.readString(path)) ?? nil else { return ([], [], []) }
-        return RegistriesConf.parse(text)
+        guard let configuration = try? RegistriesConfiguration.load(path: path) else { return ([], [], []) }
+        return (
+            configuration.unqualifiedSearchRegistries, configuration.registries.filter(\.insecure).map(\.prefix),
+            configuration.registries.filter(\.blocked).map(\.prefix)
+        )
     }
 }

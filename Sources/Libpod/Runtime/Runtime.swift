@@ -34,6 +34,8 @@ public final class Runtime: Sendable {
     /// Where failures that must not fail the operation around them are reported (a
     /// cleanup step, an event that could not be recorded).
     public let logger: Logger
+    /// The connection pool registry operations share.
+    let registryHTTP = RegistryHTTP()
     private let valid = Atomic<Bool>(true)
 
     private init(
@@ -159,6 +161,7 @@ public final class Runtime: Sendable {
         if force { await stopAllForShutdown() }
         guard valid.exchange(false, ordering: .acquiringAndReleasing) else { throw .runtimeStopped }
         await networkTeardowns.waitForAll()
+        await registryHTTP.shutdown()
         exitWatcher.stop()
         await state.close()
     }

@@ -66,18 +66,12 @@ enum FileSystem {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw failure("creating", temporary) }
-        let data = Array(bytes)
-        var written = 0
-        while written < data.count {
-            let count = data.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(descriptor)
-                unlink(temporary)
-                throw failure("writing", temporary, code)
-            }
-            written += count
+        do throws(LibpodError) {
+            try writeAll(descriptor, Array(bytes), path: temporary)
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw error
         }
         if durable { fsync(descriptor) }
         close(descriptor)
@@ -94,10 +88,55 @@ enum FileSystem {
         let descriptor = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("opening", path) }
         defer { close(descriptor) }
-        let data = Array(bytes)
+        try writeAll(descriptor, Array(bytes), path: path)
+    }
+
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(LibpodError) {
+        let result = bytes.withUnsafeBytes { data in Result { () throws(LibpodError) in try writeAll(descriptor, data, path: path) } }
+        try result.get()
+    }
+
+    /// A hard link when source and target share a file system, else a copy (0600).
+    static func linkOrCopy(_ source: String, to target: String) throws(LibpodError) {
+        if link(source, target) == 0 { return }
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw failure("opening", source) }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw failure("creating", target) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw failure("reading", source) }
+            if count == 0 { return }
+            try writeAll(output, Array(buffer[0..<count]), path: target)
+        }
+    }
+
+    /// The size of a file.
+    static func size(of path: String) throws(LibpodError) -> Int64 {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw failure("examining", path) }
+        return Int64(info.st_size)
+    }
+
+    /// The first four bytes of a file (fewer for a shorter one, none if it cannot be read).
+    static func magic(_ path: String) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return [] }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 4)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, 4) }
+        return Array(bytes.prefix(max(0, count)))
+    }
+
+    /// Writes all of `bytes` to `descriptor` (short writes and EINTR continued).
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(LibpodError) {
         var written = 0
-        while written < data.count {
-            let count = data.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+        while written < bytes.count {
+            let count = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw failure("writing", path)
