@@ -438,6 +438,81 @@ public struct PodmanClient: Sendable {
 
     public func images() async throws -> [IoPodman.Image] { try await api.listImages().images }
 
+    /// What a pull reports: its progress lines as they happen, then the image's ID.
+    public enum PullProgress: Sendable, Equatable {
+        case log(String)
+        case pulled(imageID: String)
+    }
+
+    /// podman pull: the daemon fetches `reference` (short names through its
+    /// registries.conf) with `credentials`, or those its auth file keeps for the registry.
+    /// The sequence ends with `.pulled`; a failure ends it with the daemon's error.
+    public func pull(_ reference: String, credentials: (username: String, password: String)? = nil) -> AsyncThrowingStream<PullProgress, any Error> {
+        let creds = IoPodman.AuthConfig(username: credentials?.username ?? "", password: credentials?.password ?? "")
+        let replies = api.stream(IoPodman.Methods.PullImage.self, .init(name: reference, creds: creds))
+        return Self.items(of: replies) { reply in
+            reply.reply.id.isEmpty ? .log(reply.reply.logs.joined()) : .pulled(imageID: reply.reply.id)
+        }
+    }
+
+    /// Pulls and returns the image's ID, without the progress.
+    public func pullImage(_ reference: String, credentials: (username: String, password: String)? = nil) async throws -> String {
+        for try await step in pull(reference, credentials: credentials) {
+            if case .pulled(let id) = step { return id }
+        }
+        throw PodmanClientError("the daemon ended the pull of \(reference) without an image ID")
+    }
+
+    /// podman push of `image` to `destination` (`host[:port]/name[:tag]`); `format` is
+    /// "" (keep), "oci" or "v2s2". Returns the daemon's progress lines.
+    @discardableResult
+    public func push(_ image: String, to destination: String, format: String = "") async throws -> [String] {
+        try await api.pushImage(name: image, tag: destination, compress: false, format: format, removeSignatures: false, signBy: "").reply.logs
+    }
+
+    /// Repositories of the daemon's search registries (or of `HOST/` in `term`) whose
+    /// names contain the term.
+    public func search(_ term: String, limit: Int = 25) async throws -> [IoPodman.ImageSearchResult] {
+        try await api.searchImages(query: term, limit: limit, filter: IoPodman.ImageSearchFilter(isOfficial: nil, isAutomated: nil, starCount: 0)).results
+    }
+
+    /// podman save into the local file `path`: `format` is docker-archive, oci-archive or
+    /// oci-dir (a tarball of the layout); `names` are the tags recorded (the image's own
+    /// name when empty).
+    public func save(_ image: String, to path: String, format: String = "docker-archive", names: [String] = []) async throws {
+        let options = IoPodman.ImageSaveOptions(name: image, format: format, output: path, outputType: "", moreTags: names, quiet: true, compress: false)
+        let remote = try await api.imageSave(options: options).reply.id
+        try await receiveFile(remote, to: path)
+    }
+
+    /// podman export: the container's file system as a tar in the local file `path`.
+    public func export(_ container: String, to path: String) async throws {
+        let remote = try await api.exportContainer(name: container, path: "").tarfile
+        try await receiveFile(remote, to: path)
+    }
+
+    /// podman commit; returns the new image's ID. `changes` are Dockerfile instructions
+    /// (`CMD ["sh"]`, `ENV A=1`, `LABEL k=v`, ...).
+    public func commit(
+        _ container: String, as name: String = "", changes: [String] = [], author: String = "", message: String = "", pause: Bool = true,
+        format: String = "oci"
+    ) async throws -> String {
+        try await api.commit(name: container, imageName: name, changes: changes, author: author, message: message, pause: pause, manifestType: format).reply.id
+    }
+
+    /// podman history: newest step first.
+    public func history(_ image: String) async throws -> [IoPodman.ImageHistory] { try await api.historyImage(name: image).history }
+
+    /// Checks the credentials with the registry and has the daemon keep them.
+    public func login(_ registry: String, username: String, password: String) async throws {
+        _ = try await podlink.login(registry: registry, username: username, password: password)
+    }
+
+    /// Forgets one registry's credentials (all of them when `registry` is nil).
+    public func logout(_ registry: String?) async throws {
+        _ = try await podlink.logout(registry: registry ?? "", all: registry == nil)
+    }
+
     // MARK: - Files
 
     /// Runs `body` with a client on a connection of its own, closed afterwards: an

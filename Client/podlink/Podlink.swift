@@ -16,6 +16,7 @@ struct Podlink: AsyncParsableCommand {
             Rm.self, Wait.self, Logs.self, Inspect.self, Top.self, Mount.self, Umount.self, Diff.self, Images.self,
             Import.self, Load.self, Rmi.self, Tag.self, Info.self, Version.self, Events.self, ContainerCommands.self,
             ImageCommands.self, SystemCommands.self, HealthcheckCommands.self, Port.self, NetworkCommands.self, VolumeCommands.self, PodCommands.self, GenerateCommands.self, PlayCommands.self, Cp.self,
+            Pull.self, Push.self, Search.self, Save.self, Export.self, Commit.self, History.self, Login.self, Logout.self,
         ])
 
     /// podman takes `--url` before the command (`podlink --url X ps`); the parser wants
@@ -100,6 +101,7 @@ enum Output {
         case let error as IoPodlink.NetworkInUse:
             return "network \(error.name) is used by \(error.containers.joined(separator: ", ")); remove them first, or use --force"
         case let error as IoPodlink.NetworkError: return error.reason
+        case let error as IoPodlink.RegistryError: return error.reason
         case let error as VarlinkError: return "\(error.name) \(error.parameters)"
         default: return String(describing: error)
         }

@@ -13,6 +13,12 @@ enum CreateMapping {
             throw CreateError(field: "args", message: "must hold the image as args[0], then the command")
         }
         var options = ContainerCreateOptions(image: image)
+        switch create.pull ?? "" {
+        case "", "missing": options.pull = .missing
+        case "always": options.pull = .always
+        case "never": options.pull = .never
+        case let other: throw CreateError(field: "pull", message: "\"\(other)\" is not a pull policy; use always, missing or never")
+        }
         try command(create, &options)
         try identity(create, &options)
         try resources(create, &options)
@@ -29,7 +35,7 @@ enum CreateMapping {
     /// is refused only when set to something other than podman's default.
     private static func refuseUnsupported(_ create: IoPodman.Create) throws(CreateError) {
         let userNamespaces = "user namespaces come with rootless support, which is not built yet"
-        let pulls = "pulling images from registries is not built yet; import or load the image first"
+        let platforms = "the runtime pulls only this machine's platform for containers; pull the image for another platform with `podlink pull --override-arch` and give its ID"
         for (field, value) in [("uidmap", create.uidmap), ("gidmap", create.gidmap)] where !(value ?? []).isEmpty {
             throw CreateError(field: field, message: "is not supported: \(userNamespaces)")
         }
@@ -39,15 +45,12 @@ enum CreateMapping {
         if let userns = create.userns, !["", "host"].contains(userns) {
             throw CreateError(field: "userns", message: "\"\(userns)\" is not supported: \(userNamespaces)")
         }
-        if let pull = create.pull, !["", "missing", "never"].contains(pull) {
-            throw CreateError(field: "pull", message: "\"\(pull)\" is not supported: \(pulls)")
-        }
         let host = (os: "linux", arch: PodmanService.architecture)
         if let os = create.overrideOS, !["", host.os].contains(os) {
-            throw CreateError(field: "overrideOS", message: "\"\(os)\" is not supported: this machine runs \(host.os) images only, and \(pulls)")
+            throw CreateError(field: "overrideOS", message: "\"\(os)\" is not supported: this machine runs \(host.os) images: \(platforms)")
         }
         if let arch = create.overrideArch, !["", host.arch].contains(arch) {
-            throw CreateError(field: "overrideArch", message: "\"\(arch)\" is not supported: this machine runs \(host.arch) images only, and \(pulls)")
+            throw CreateError(field: "overrideArch", message: "\"\(arch)\" is not supported: this machine runs \(host.arch) images: \(platforms)")
         }
         if create.rootfs == true {
             throw CreateError(field: "rootfs", message: "is not supported: import the directory as an image (`tar -C DIR -c . | podlink import - NAME`) and use that")

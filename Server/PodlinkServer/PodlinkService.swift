@@ -82,6 +82,33 @@ public struct PodlinkService: IoPodlink.ServiceProtocol {
         try await copyMapping { .init(archive: try await runtime.copyFromContainer(parameters.container, path: parameters.path)) }
     }
 
+    // MARK: - Registries
+
+    public func login(_ parameters: IoPodlink.Methods.Login.Parameters, call: VarlinkCall<IoPodlink.Methods.Login.Reply>) async throws -> IoPodlink.Methods.Login.Reply {
+        try await registryMapping(parameters.registry) {
+            try await runtime.login(registry: parameters.registry, credentials: RegistryCredentials(username: parameters.username, password: parameters.password))
+            return .init()
+        }
+    }
+
+    public func logout(_ parameters: IoPodlink.Methods.Logout.Parameters, call: VarlinkCall<IoPodlink.Methods.Logout.Reply>) async throws -> IoPodlink.Methods.Logout.Reply {
+        guard parameters.all || !parameters.registry.isEmpty else {
+            throw IoPodlink.RegistryError(registry: "", reason: "give a registry (host[:port]), or all to forget every registry's credentials")
+        }
+        return try await registryMapping(parameters.registry) {
+            try runtime.logout(registry: parameters.all ? nil : parameters.registry)
+            return .init()
+        }
+    }
+
+    func registryMapping<T>(_ registry: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as LibpodError {
+            throw IoPodlink.RegistryError(registry: registry, reason: error.description)
+        }
+    }
+
     func copyMapping<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()

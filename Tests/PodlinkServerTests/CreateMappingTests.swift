@@ -105,7 +105,7 @@ import Testing
 
     @Test(arguments: [
         ("publish", "tcp, udp or sctp"), ("network", "network names"), ("imageVolume", "bind (anonymous volumes)"), ("uidmap", "user namespaces"),
-        ("pull", "pulling"), ("overrideArch", "pulling"), ("rootfs", "import"), ("logDriver", "journald"),
+        ("pull", "always, missing or never"), ("overrideArch", "override-arch"), ("rootfs", "import"), ("logDriver", "journald"),
         ("securityOpt", "seccomp"), ("volume", "NAME:/container/path"), ("healthcheckRetries", "healthcheckCommand"),
         ("cidFile", "absolute"), ("ulimit", "name=soft"), ("dns", "IP address"), ("device", "/dev/HOST"),
     ])
@@ -115,7 +115,7 @@ import Testing
             case "publish": create.publish = ["8080:80/icmp"]
             case "imageVolume": create.imageVolume = "bogus"
             case "uidmap": create.uidmap = ["0:100000:65536"]
-            case "pull": create.pull = "always"
+            case "pull": create.pull = "sometimes"
             case "overrideArch": create.overrideArch = "s390x"
             case "rootfs": create.rootfs = true
             case "logDriver": create.logDriver = "journald"

@@ -6,6 +6,8 @@ import Glibc
 public struct ContainerCreateOptions: Sendable, Equatable {
     /// Image reference, ID or ID prefix.
     public var image: String
+    /// When the image is fetched from a registry (podman's --pull).
+    public var pull = PullPolicy.missing
     public var name = ""
     /// Replaces the image's Cmd; nil keeps it.
     public var command: [String]?
@@ -228,4 +230,10 @@ public enum ImageVolumeMode: String, Sendable {
     case tmpfs
     /// Nothing: the paths stay part of the container's root file system.
     case ignore
+}
+
+/// podman's --pull: `missing` fetches an image the store lacks, `always` fetches it again
+/// (layers the store has are not downloaded), `never` uses only the store.
+public enum PullPolicy: String, Sendable, Equatable {
+    case missing, always, never
 }

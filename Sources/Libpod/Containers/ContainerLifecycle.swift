@@ -41,7 +41,12 @@ extension Runtime {
     private func create(_ options: ContainerCreateOptions) async throws(LibpodError) -> Container {
         try checkValid()
         try options.validate()
-        let image = try images.image(options.image)
+        let image: Image
+        switch options.pull {
+        case .never: image = try images.image(options.image)
+        case .missing: image = try await imageOrPull(options.image)
+        case .always: image = try await pull(options.image)
+        }
         let imageConfig = image.config
         let entrypoint = options.entrypoint ?? imageConfig.entrypoint
         let command = entrypoint + (options.command ?? (options.entrypoint != nil ? [] : imageConfig.cmd))

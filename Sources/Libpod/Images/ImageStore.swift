@@ -428,6 +428,18 @@ public final class ImageStore: Sendable {
         for candidate in [reference] + ImageName.lookupCandidates(reference) {
             if let record = index.images.first(where: { $0.names.contains(candidate) }) { return (record, candidate) }
         }
+        // podman's rule for a short name no candidate matched: an image of any registry
+        // whose name ends in it (`busybox:1` finds `quay.io/x/busybox:1`), when only one does.
+        let parsed = ImageName.parse(reference)
+        if parsed.digest == nil, !ImageName.hasDomain(parsed.repository), (try? ImageName.validate(parsed, original: reference)) != nil {
+            let suffix = "/" + parsed.repository + ":" + (parsed.tag ?? "latest")
+            let matches = index.images.filter { record in record.names.contains { $0.hasSuffix(suffix) } }
+            if matches.count == 1, let name = matches[0].names.first(where: { $0.hasSuffix(suffix) }) { return (matches[0], name) }
+            if matches.count > 1 {
+                throw .invalidArgument(
+                    "\"\(reference)\" is ambiguous: \(matches.flatMap { $0.names.filter { $0.hasSuffix(suffix) } }.joined(separator: ", ")) all match; give the full name")
+            }
+        }
         if let (repositories, digest) = ImageName.digestCandidates(reference) {
             for repository in repositories {
                 let match = index.images.first { record in

@@ -286,12 +286,12 @@ enum OverlayWhiteout {
 /// The decompressed bytes of an archive file, hashed as they are handed on: the tar
 /// reader pulls from here, so the digest covers exactly the stream it parsed (and what
 /// follows its end marker, once drained).
-private final class DecompressedStream {
+final class DecompressedStream {
     private let raw: OpaquePointer
     private var hasher = SHA256()
     private(set) var count: Int64 = 0
     private(set) var failure: String?
-    private var finished = false
+    private(set) var finished = false
 
     init(path: String) throws(LibpodError) {
         guard let raw = archive_read_new() else { throw .helperFailed(program: "libarchive", cause: "cannot allocate a reader") }

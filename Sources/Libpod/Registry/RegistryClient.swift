@@ -183,7 +183,7 @@ final class RegistryClient: Sendable {
     }
 
     /// A monolithic upload: POST for a session, then one PUT with the whole blob.
-    func upload(_ repository: String, digest: String, file path: String, size: Int64) async throws(LibpodError) {
+    func upload(_ repository: String, digest: String, body: RequestBody) async throws(LibpodError) {
         let operation = "uploading the blob \(digest) to \(registry)/\(repository)"
         let scope = "repository:\(repository):pull,push"
         let started = try await send(.POST, "/v2/\(repository)/blobs/uploads/", headers: [("Content-Length", "0")], scope: scope, operation: operation)
@@ -195,32 +195,42 @@ final class RegistryClient: Sendable {
         var target = location.hasPrefix("http://") || location.hasPrefix("https://") ? location : baseURL + location
         target += (target.contains("?") ? "&" : "?") + "digest=" + digest
         let response = try await send(
-            .PUT, target, headers: [("Content-Type", "application/octet-stream"), ("Content-Length", String(size))],
-            body: .file(path, size: size), scope: scope, operation: operation, deadline: .hours(6))
+            .PUT, target, headers: [("Content-Type", "application/octet-stream")], body: body, scope: scope, operation: operation,
+            deadline: .hours(6))
         try await expect(response, [.created, .noContent, .accepted], operation: operation)
         try await drain(response)
     }
 
     // MARK: - Discovery
 
-    /// `/v2/_catalog`, the only search a distribution registry offers.
+    /// `/v2/_catalog`, the only search a distribution registry offers: page by page (the
+    /// registry's `Link: <...>; rel="next"`), up to `limit` names.
     func catalog(limit: Int) async throws(LibpodError) -> [String] {
         let operation = "listing the repositories of \(registry)"
-        let response = try await send(.GET, "/v2/_catalog?n=\(max(limit, 1))", scope: "registry:catalog:*", operation: operation)
-        if response.status == .notFound || response.status == .methodNotAllowed {
-            try await drain(response)
-            throw .registry(RegistryFailure(
-                kind: .unsupported, registry: registry, operation: operation,
-                message: "the registry offers no catalog (/v2/_catalog answered \(response.status.code)), so it cannot be searched; pull by full name instead"))
+        var names: [String] = []
+        var next: String? = "/v2/_catalog?n=1000"
+        while let page = next, names.count < limit {
+            let response = try await send(.GET, page, scope: "registry:catalog:*", operation: operation)
+            if response.status == .notFound || response.status == .methodNotAllowed {
+                try await drain(response)
+                throw .registry(RegistryFailure(
+                    kind: .unsupported, registry: registry, operation: operation,
+                    message: "the registry offers no catalog (/v2/_catalog answered \(response.status.code)), so it cannot be searched; pull by full name instead"))
+            }
+            try await expect(response, [.ok], operation: operation)
+            let bytes = try await collect(response.body, limit: 16 << 20, operation: operation)
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? nil,
+                let repositories = object["repositories"] as? [String]
+            else {
+                throw .registry(RegistryFailure(kind: .protocolError, registry: registry, operation: operation, message: "the catalog is not {\"repositories\": [...]}"))
+            }
+            names += repositories
+            next = response.headers.first(name: "Link").flatMap { link in
+                guard link.contains("rel=\"next\""), let open = link.firstIndex(of: "<"), let close = link.firstIndex(of: ">") else { return nil }
+                return String(link[link.index(after: open)..<close])
+            }
         }
-        try await expect(response, [.ok], operation: operation)
-        let bytes = try await collect(response.body, limit: 16 << 20, operation: operation)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? nil,
-            let repositories = object["repositories"] as? [String]
-        else {
-            throw .registry(RegistryFailure(kind: .protocolError, registry: registry, operation: operation, message: "the catalog is not {\"repositories\": [...]}"))
-        }
-        return repositories
+        return Array(names.prefix(limit))
     }
 
     /// `GET /v2/`: whether the credentials are accepted (login).

@@ -92,7 +92,7 @@ extension Runtime {
     }
 
     /// FileTreeArchive.pack with its failure as Libpod's.
-    static func pack(_ source: String, as name: String, to output: String) throws(LibpodError) {
+    public static func pack(_ source: String, as name: String, to output: String) throws(LibpodError) {
         do throws(FileTreeArchive.Failure) {
             try FileTreeArchive.pack(source, as: name, to: output)
         } catch {
