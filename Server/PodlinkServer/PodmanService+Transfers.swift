@@ -59,7 +59,18 @@ extension PodmanService {
                 guard count > 0 else { break }
                 try await raw.write(buffer[..<count])
             }
-            await raw.finish()
+            // The client closes once it has its N bytes. Closing first could drop what
+            // the socket has not sent yet, so the connection is held until then (or for
+            // a while, for a client that never closes).
+            let drain = Task {
+                for try await _ in raw.inbound {}
+            }
+            let linger = Task {
+                try? await Task.sleep(for: FramedSession.lingerAfterExit)
+                drain.cancel()
+            }
+            _ = await drain.result
+            linger.cancel()
         }
         return reply
     }

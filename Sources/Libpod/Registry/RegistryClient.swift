@@ -27,6 +27,10 @@ public final class RegistryHTTP: Sendable {
                 // A registry that stops sending for a minute is gone; a slow one is not.
                 timeout: .init(connect: .seconds(15), read: .seconds(60)))
             configuration.httpVersion = .http1Only
+            // A refused connection or a failed handshake is an answer (the registry is down,
+            // or speaks plain HTTP): report it at once, not after retrying for the whole
+            // connect timeout.
+            configuration.connectionPool.retryConnectionEstablishment = false
             configuration.decompression = .disabled
             let made = HTTPClient(eventLoopGroup: group, configuration: configuration)
             client = made
