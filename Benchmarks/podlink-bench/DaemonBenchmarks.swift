@@ -171,7 +171,7 @@ enum DaemonBenchmarks {
     /// and the busybox image imported from `tarball`; stops the daemon and removes the
     /// directories afterwards.
     static func withScratchDaemon<T>(
-        _ name: String, productsDirectory: URL, extraConfig: String = "",
+        _ name: String, productsDirectory: URL, extraConfig: String = "", environment: [String] = [],
         _ body: (_ root: String, _ client: PodmanClient, _ tarball: String) async throws -> T
     ) async throws -> T {
         let root = "/tmp/podlink-bench/\(name)-\(getpid())"
@@ -182,7 +182,7 @@ enum DaemonBenchmarks {
         try "static_dir = \"\(root)/static\"\ntmp_dir = \"\(root)/tmp\"\nruntime_path = [\"/usr/bin/crun\"]\n\(extraConfig)"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let socket = root + "/io.podman"
-        let (_, pid) = try startToReady(daemon: productsDirectory.appending(path: "podlinkd").path, config: config, socket: socket)
+        let (_, pid) = try startToReady(daemon: productsDirectory.appending(path: "podlinkd").path, config: config, socket: socket, environment: environment)
         defer {
             kill(pid, SIGTERM)
             _ = ProcessSpawn.blockingWait(pid)
@@ -196,7 +196,7 @@ enum DaemonBenchmarks {
     }
 
     /// Starts podlinkd with a NOTIFY_SOCKET of ours; returns the seconds until READY=1.
-    static func startToReady(daemon: String, config: String, socket: String) throws -> (Double, pid_t) {
+    static func startToReady(daemon: String, config: String, socket: String, environment: [String] = []) throws -> (Double, pid_t) {
         let notifyPath = socket + ".notify"
         unlink(notifyPath)
         let receiver = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -218,7 +218,7 @@ enum DaemonBenchmarks {
         let start = ContinuousClock.now
         let pid = try ProcessSpawn.spawn(
             [daemon, "--config", config, "--log-level", "error", "unix:\(socket)"],
-            descriptors: [(null, 0), (null, 1)], environment: ["NOTIFY_SOCKET=\(notifyPath)"], scrubbing: ["LISTEN_"])
+            descriptors: [(null, 0), (null, 1)], environment: ["NOTIFY_SOCKET=\(notifyPath)"] + environment, scrubbing: ["LISTEN_"])
         var buffer = [UInt8](repeating: 0, count: 512)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

@@ -68,7 +68,8 @@ struct Harness {
         return record(name, samples)
     }
 
-    private mutating func record(_ name: String, _ samples: [Double]) -> Result {
+    @discardableResult
+    mutating func record(_ name: String, _ samples: [Double]) -> Result {
         let result = Result(name: name, perOperation: samples.sorted())
         results.append(result)
         // Every batch's time per operation (ns), in a file named after the measurement.
