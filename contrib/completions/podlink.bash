@@ -173,13 +173,13 @@ _podlink() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|volume|pod|generate|play|cp|help)
+    ps|run|create|exec|attach|start|stop|kill|pause|unpause|restart|rm|wait|logs|inspect|top|mount|umount|diff|images|import|load|rmi|tag|info|version|events|container|image|system|healthcheck|port|network|volume|pod|generate|play|cp|pull|push|search|save|export|commit|history|login|logout|help)
         # Offer subcommand argument completions
         "_podlink_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network volume pod generate play cp help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ps run create exec attach start stop kill pause unpause restart rm wait logs inspect top mount umount diff images import load rmi tag info version events container image system healthcheck port network volume pod generate play cp pull push search save export commit history login logout help' -- "${cur}"))
         ;;
     esac
 }
@@ -1599,6 +1599,188 @@ _podlink_cp() {
     repeating_options=()
     non_repeating_options=(--url)
     __podlink_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    esac
+}
+
+_podlink_pull() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --creds)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--creds')
+        return
+        ;;
+    esac
+}
+
+_podlink_push() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format -f)
+    __podlink_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format'|'-f')
+        return
+        ;;
+    esac
+}
+
+_podlink_search() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --limit --format)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_podlink_save() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --output -o --format)
+    __podlink_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--format')
+        return
+        ;;
+    esac
+}
+
+_podlink_export() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--url --output -o)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_podlink_commit() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -h --help)
+    repeating_options=(-c --change)
+    non_repeating_options=(--url --author -a --message -m --format -f --pause -p)
+    __podlink_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '-c'|'--change')
+        return
+        ;;
+    '--author'|'-a')
+        return
+        ;;
+    '--message'|'-m')
+        return
+        ;;
+    '--format'|'-f')
+        return
+        ;;
+    '--pause'|'-p')
+        return
+        ;;
+    esac
+}
+
+_podlink_history() {
+    repeating_flags=()
+    non_repeating_flags=(--no-trunc --quiet -q -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --format)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--format')
+        __podlink_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_podlink_login() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin -h --help)
+    repeating_options=()
+    non_repeating_options=(--url --username -u --password -p)
+    __podlink_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--url')
+        return
+        ;;
+    '--username'|'-u')
+        return
+        ;;
+    '--password'|'-p')
+        return
+        ;;
+    esac
+}
+
+_podlink_logout() {
+    repeating_flags=()
+    non_repeating_flags=(--all -a -h --help)
+    repeating_options=()
+    non_repeating_options=(--url)
+    __podlink_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
