@@ -447,17 +447,40 @@ public struct PodmanClient: Sendable {
     /// podman pull: the daemon fetches `reference` (short names through its
     /// registries.conf) with `credentials`, or those its auth file keeps for the registry.
     /// The sequence ends with `.pulled`; a failure ends it with the daemon's error.
-    public func pull(_ reference: String, credentials: (username: String, password: String)? = nil) -> AsyncThrowingStream<PullProgress, any Error> {
-        let creds = IoPodman.AuthConfig(username: credentials?.username ?? "", password: credentials?.password ?? "")
-        let replies = api.stream(IoPodman.Methods.PullImage.self, .init(name: reference, creds: creds))
-        return Self.items(of: replies) { reply in
-            reply.reply.id.isEmpty ? .log(reply.reply.logs.joined()) : .pulled(imageID: reply.reply.id)
+    /// A platform to take from a manifest list (podman's --override-os/arch/variant);
+    /// nil parts are the daemon's machine's.
+    public struct Platform: Sendable, Equatable {
+        public var os: String?
+        public var architecture: String?
+        public var variant: String?
+
+        public init(os: String? = nil, architecture: String? = nil, variant: String? = nil) {
+            self.os = os
+            self.architecture = architecture
+            self.variant = variant
         }
     }
 
+    public func pull(
+        _ reference: String, credentials: (username: String, password: String)? = nil, platform: Platform? = nil
+    ) -> AsyncThrowingStream<PullProgress, any Error> {
+        @Sendable func progress(_ logs: [String], _ id: String) -> PullProgress { id.isEmpty ? .log(logs.joined()) : .pulled(imageID: id) }
+        guard let platform else {
+            let creds = IoPodman.AuthConfig(username: credentials?.username ?? "", password: credentials?.password ?? "")
+            return Self.items(of: api.stream(IoPodman.Methods.PullImage.self, .init(name: reference, creds: creds))) { progress($0.reply.logs, $0.reply.id) }
+        }
+        // io.podman's PullImage has no platform: io.podlink's Pull does.
+        let parameters = IoPodlink.Methods.Pull.Parameters(
+            name: reference, username: credentials?.username, password: credentials?.password, os: platform.os, arch: platform.architecture,
+            variant: platform.variant)
+        return Self.items(of: podlink.stream(IoPodlink.Methods.Pull.self, parameters)) { progress($0.logs, $0.id) }
+    }
+
     /// Pulls and returns the image's ID, without the progress.
-    public func pullImage(_ reference: String, credentials: (username: String, password: String)? = nil) async throws -> String {
-        for try await step in pull(reference, credentials: credentials) {
+    public func pullImage(
+        _ reference: String, credentials: (username: String, password: String)? = nil, platform: Platform? = nil
+    ) async throws -> String {
+        for try await step in pull(reference, credentials: credentials, platform: platform) {
             if case .pulled(let id) = step { return id }
         }
         throw PodmanClientError("the daemon ended the pull of \(reference) without an image ID")

@@ -24,14 +24,19 @@ struct Pull: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "USERNAME:PASSWORD for the registry (else the daemon's auth file).") var creds: String?
     @Flag(name: .shortAndLong, help: "No progress, only the ID.") var quiet = false
+    @Option(help: "From a manifest list, the image for this OS (default: the daemon's).") var overrideOs: String?
+    @Option(help: "From a manifest list, the image for this architecture (amd64, arm64, ...).") var overrideArch: String?
+    @Option(help: "From a manifest list, the image for this variant (v8, v7, ...).") var overrideVariant: String?
     @Argument(help: "The image: [REGISTRY/]NAME[:TAG|@DIGEST].") var image: String
 
     func run() async throws {
         let login = try credentials(creds)
+        let platform = overrideOs == nil && overrideArch == nil && overrideVariant == nil
+            ? nil : PodmanClient.Platform(os: overrideOs, architecture: overrideArch, variant: overrideVariant)
         let showProgress = !quiet && isatty(STDERR_FILENO) == 1
         let id = try await global.withClient { client in
             var pulled = ""
-            for try await step in client.pull(image, credentials: login) {
+            for try await step in client.pull(image, credentials: login, platform: platform) {
                 switch step {
                 case .log(let line): if showProgress { FileHandle.standardError.write(Data(line.utf8)) }
                 case .pulled(let id): pulled = id

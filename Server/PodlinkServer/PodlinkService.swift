@@ -84,6 +84,20 @@ public struct PodlinkService: IoPodlink.ServiceProtocol {
 
     // MARK: - Registries
 
+    public func pull(_ parameters: IoPodlink.Methods.Pull.Parameters, call: VarlinkCall<IoPodlink.Methods.Pull.Reply>) async throws -> IoPodlink.Methods.Pull.Reply {
+        let username = parameters.username.nonEmpty
+        let credentials = username.map { RegistryCredentials(username: $0, password: parameters.password ?? "") }
+        let options = PullOptions(
+            credentials: credentials, os: parameters.os.nonEmpty, architecture: parameters.arch.nonEmpty, variant: parameters.variant.nonEmpty)
+        return try await registryMapping(parameters.name) {
+            try await streamingProgress(call, reply: { .init(logs: $0, id: $1) }) { log in
+                try await runtime.pull(parameters.name, options: options) { event in
+                    if let line = PodmanService.pullLog(event) { log(line) }
+                }.id
+            }
+        }
+    }
+
     public func login(_ parameters: IoPodlink.Methods.Login.Parameters, call: VarlinkCall<IoPodlink.Methods.Login.Reply>) async throws -> IoPodlink.Methods.Login.Reply {
         try await registryMapping(parameters.registry) {
             try await runtime.login(registry: parameters.registry, credentials: RegistryCredentials(username: parameters.username, password: parameters.password))

@@ -12,7 +12,7 @@ extension PodmanService {
     public func imageSave(_ parameters: IoPodman.Methods.ImageSave.Parameters, call: VarlinkCall<IoPodman.Methods.ImageSave.Reply>) async throws -> IoPodman.Methods.ImageSave.Reply {
         let options = parameters.options
         let format = try archiveFormat(options.format.isEmpty ? "docker-archive" : options.format)
-        return try await streamingLogs(call, reply: { .init(reply: $0) }) { log in
+        return try await streamingProgress(call, reply: { .init(reply: IoPodman.MoreResponse(logs: $0, id: $1)) }) { log in
             try await mapping {
                 let transfers = runtime.transfers
                 let image = try runtime.images.image(options.name)
@@ -112,7 +112,7 @@ extension PodmanService {
         let options = CommitOptions(
             name: parameters.imageName, changes: changes, author: parameters.author, message: parameters.message, pause: parameters.pause,
             dockerFormat: docker)
-        return try await streamingLogs(call, reply: { .init(reply: $0) }) { log in
+        return try await streamingProgress(call, reply: { .init(reply: IoPodman.MoreResponse(logs: $0, id: $1)) }) { log in
             try await mapping {
                 log("Getting image source signatures\n")
                 let image = try await runtime.commit(parameters.name, options: options)

@@ -253,8 +253,13 @@ enum ImportChanges {
         guard !changes.isEmpty else { return nil }
         var overrides = ImageConfigOverrides()
         for change in changes {
-            let parts = change.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw Invalid(description: "change \"\(change)\" must be INSTRUCTION VALUE") }
+            // `CMD ls` as podman's CLI takes it, or `CMD=ls` as python-podman sends it:
+            // whichever of the two separators comes first after the instruction.
+            let separator = change.firstIndex { $0 == " " || $0 == "=" }
+            let parts = separator.map { [String(change[..<$0]), String(change[change.index(after: $0)...])] } ?? [change]
+            guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isLetter) else {
+                throw Invalid(description: "change \"\(change)\" must be INSTRUCTION VALUE (or INSTRUCTION=VALUE)")
+            }
             let value = parts[1].trimmingCharacters(in: .whitespaces)
             let list = (try? JSONDecoder().decode([String].self, from: Data(value.utf8))) ?? ["/bin/sh", "-c", value]
             switch parts[0].uppercased() {

@@ -5,41 +5,6 @@ import Varlink
 
 /// Registries: pull, push, search, with podman 1.9.3's progress lines.
 extension PodmanService {
-    /// podman 1.9.3's MoreResponse flow: with `more`, each log line is a reply of its
-    /// own with `continues`, then the last reply carries the ID and no logs; without it,
-    /// the lines come together in the one reply.
-    func streamingLogs<Reply: Sendable>(
-        _ call: VarlinkCall<Reply>, reply: @escaping @Sendable (IoPodman.MoreResponse) -> Reply,
-        _ work: (_ log: @escaping @Sendable (String) -> Void) async throws -> String
-    ) async throws -> Reply {
-        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
-        let streaming = call.wantsMore
-        let sender = Task {
-            var kept: [String] = []
-            for await line in lines {
-                if streaming {
-                    // A caller that hung up stops hearing progress; the work goes on to its end
-                    // (or is cancelled with the call) and leaves nothing half done either way.
-                    try? await call.sendContinues(reply(IoPodman.MoreResponse(logs: [line], id: "")))
-                } else {
-                    kept.append(line)
-                }
-            }
-            return kept
-        }
-        let id: String
-        do {
-            id = try await work { continuation.yield($0) }
-        } catch {
-            continuation.finish()
-            _ = await sender.value
-            throw error
-        }
-        continuation.finish()
-        let kept = await sender.value
-        return reply(IoPodman.MoreResponse(logs: kept, id: id))
-    }
-
     static func pullLog(_ event: PullEvent) -> String? {
         switch event {
         case .trying(let reference): return "Trying to pull \(reference)...\n"
@@ -54,7 +19,7 @@ extension PodmanService {
     public func pullImage(_ parameters: IoPodman.Methods.PullImage.Parameters, call: VarlinkCall<IoPodman.Methods.PullImage.Reply>) async throws -> IoPodman.Methods.PullImage.Reply {
         let credentials = parameters.creds.username.isEmpty
             ? nil : RegistryCredentials(username: parameters.creds.username, password: parameters.creds.password)
-        return try await streamingLogs(call, reply: { .init(reply: $0) }) { log in
+        return try await streamingProgress(call, reply: { .init(reply: IoPodman.MoreResponse(logs: $0, id: $1)) }) { log in
             do {
                 let image = try await runtime.pull(parameters.name, options: PullOptions(credentials: credentials)) { event in
                     if let line = Self.pullLog(event) { log(line) }
@@ -77,7 +42,7 @@ extension PodmanService {
         }
         guard parameters.signBy.isEmpty else { throw invalid("signing (signBy) is not supported: Podlink does not make signatures yet") }
         let destination = parameters.tag.isEmpty ? parameters.name : parameters.tag
-        return try await streamingLogs(call, reply: { .init(reply: $0) }) { log in
+        return try await streamingProgress(call, reply: { .init(reply: IoPodman.MoreResponse(logs: $0, id: $1)) }) { log in
             try await mapping {
                 let image = try runtime.images.image(parameters.name)
                 try await runtime.push(

@@ -21,4 +21,16 @@ struct PythonPodmanTests {
             ], "\(output)")
         }
     }
+
+    @Test func pythonPodmanPullsCommitsExportsAndPushes() async throws {
+        guard Environment.require(Environment.pythonPodman, "python-podman 1.6 (pip install podman==1.6.0)") else { return }
+        try await RegistryTests.withRegistries([.plain]) { daemon, _, registries in
+            let registry = registries[0]
+            let layout = try await Registry.ociLayout(in: registry.directory, name: "one", tag: "1", layers: 2)
+            try await registry.seed("oci:\(layout):1", as: "one:1")
+            let output = try await Tool.run(["python3", Self.script, daemon.address, "localhost/busybox:latest", daemon.tarball, registry.host])
+            #expect(output.status == 0, "\(output)")
+            #expect(output.stdout.contains("ok registry: pull, search, history, commit, export, push"), "\(output)")
+        }
+    }
 }

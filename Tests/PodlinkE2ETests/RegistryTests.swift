@@ -112,6 +112,16 @@ struct RegistryTests {
                 let id = try await client.pullImage("\(registry.host)/plat:\(tag)")
                 #expect(try await Self.run(client, id, ["cat", "/layers/2.txt"]) == "layer 2 arch amd64", "\(tag)")
             }
+            // Another platform, as podman's --override-arch/--override-variant choose it.
+            let arm = try await client.pullImage("\(registry.host)/plat:multi", platform: .init(architecture: "arm64", variant: "v8"))
+            let inspected = try JSONSerialization.jsonObject(with: Data(try await client.api.inspectImage(name: arm).image.utf8)) as? [String: Any]
+            #expect(inspected?["Architecture"] as? String == "arm64")
+            do {
+                _ = try await client.pullImage("\(registry.host)/plat:multi", platform: .init(architecture: "s390x"))
+                Issue.record("a platform the list does not have was pulled")
+            } catch let error as IoPodlink.RegistryError {
+                #expect(error.reason.contains("linux/amd64") && error.reason.contains("linux/arm64/v8"), "\(error.reason)")
+            }
         }
     }
 
@@ -252,7 +262,40 @@ struct RegistryTests {
     /// What is in the image store's work directory (interrupted and failed operations).
     static func storeWork(_ daemon: Daemon) -> [String] {
         let work = daemon.staticDir + "/storage/tmp"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: work)) ?? []).sorted()
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: work) else { return ["(\(work) is missing)"] }
+        return entries.sorted()
+    }
+
+    @Test func aFullDiskFailsThePullCleanlyAndSaysWhatToDo() async throws {
+        try await Self.withRegistries([.plain]) { daemon, _, registries in
+            let registry = registries[0]
+            let layout = try await Registry.ociLayout(in: registry.directory, name: "big", tag: "1", layers: 3, padding: 24 << 20)
+            try await registry.seed("oci:\(layout):1", as: "big:1")
+            // The store on a 32 MiB file system: the first layer does not fit.
+            await daemon.stop()
+            let storage = daemon.staticDir + "/storage"
+            let mounted = try await Tool.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", storage])
+            try #require(mounted.status == 0, "\(mounted)")
+            do {
+                try await daemon.start()
+                let client = try await daemon.client()
+                do {
+                    _ = try await client.pullImage("\(registry.host)/big:1")
+                    Issue.record("a 72 MiB image fitted in 32 MiB")
+                } catch let error as IoPodman.ErrorOccurred {
+                    #expect(error.reason.contains("No space left on device") && error.reason.contains("free space"), "\(error.reason)")
+                }
+                #expect(try await client.images().isEmpty)
+                #expect(Self.storeWork(daemon).isEmpty, "\(Self.storeWork(daemon))")
+                await client.close()
+            } catch {
+                await daemon.stop()
+                _ = try? await Tool.run(["umount", "-l", storage])
+                throw error
+            }
+            await daemon.stop()
+            _ = try await Tool.run(["umount", "-l", storage])
+        }
     }
 
     @Test func aDaemonKilledMidPullLeavesNoHalfImageAndTheRetryWorks() async throws {

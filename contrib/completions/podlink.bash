@@ -1612,7 +1612,7 @@ _podlink_pull() {
     repeating_flags=()
     non_repeating_flags=(--quiet -q -h --help)
     repeating_options=()
-    non_repeating_options=(--url --creds)
+    non_repeating_options=(--url --creds --override-os --override-arch --override-variant)
     __podlink_offer_flags_options 1
 
     # Offer option value completions
@@ -1621,6 +1621,15 @@ _podlink_pull() {
         return
         ;;
     '--creds')
+        return
+        ;;
+    '--override-os')
+        return
+        ;;
+    '--override-arch')
+        return
+        ;;
+    '--override-variant')
         return
         ;;
     esac

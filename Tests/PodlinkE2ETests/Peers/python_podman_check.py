@@ -1,6 +1,8 @@
 """Drives a Podlink daemon through python-podman 1.6, podman 1.x's own client library.
 
-Usage: python3 python_podman_check.py ADDRESS IMAGE TARBALL
+Usage: python3 python_podman_check.py ADDRESS IMAGE TARBALL [REGISTRY]
+With REGISTRY (host:port of a registry the daemon may use, holding one:1 and listed in
+its search registries) the registry calls are checked too.
 Prints one "ok STEP" line per step that worked and exits 0; on the first failure it
 prints "failed STEP: ..." with the traceback and exits 1. Every call below is one the
 library makes as written for podman 1.9 (podman's Go service read fields it leaves
@@ -21,6 +23,7 @@ collections.MutableMapping = collections.abc.MutableMapping
 import podman  # noqa: E402
 
 ADDRESS, IMAGE, TARBALL = sys.argv[1:4]
+REGISTRY = sys.argv[4] if len(sys.argv) > 4 else None
 current = "connect"
 
 
@@ -167,6 +170,32 @@ try:
     expect("pp-pod" not in [p.name for p in client.pods.list()], "removed")
     expect("pp-pc" not in [c.names for c in client.containers.list()], "its container went with it")
     ok()
+    if REGISTRY:
+        step("registry: pull, search, history, commit, export, push")
+        source = f"{REGISTRY}/one:1"
+        pulled = client.images.get(client.images.pull(source))
+        expect(source in pulled["repoTags"], f"pulled {pulled['repoTags']}")
+        found = [result.name for result in client.images.search("one")]
+        expect(f"{REGISTRY}/one" in found, f"search {found}")
+        # Image.history() is shadowed by the reply's `history` key; the raw handle reads it.
+        with client._client() as raw:
+            history = raw.HistoryImage(pulled.id)["history"]
+        expect(history[0]["id"] == pulled.id and history[-1]["id"] == "<missing>", f"history {history}")
+        container = pulled.create(name="pp-commit", args=[source, "/bin/busybox", "touch", "/made"], command=[], network="none")
+        container.start()
+        expect(container.wait() == 0, "the container ran")
+        committed_id = container.commit("localhost/pp-committed:1", message="from python", change=["LABEL=made=python", "CMD=/bin/sh"])
+        committed = client.images.get(committed_id)
+        expect(committed.inspect().labels.get("made") == "python", f"labels {committed.inspect().labels}")
+        exported = os.path.join(tempfile.mkdtemp(), "container.tar")
+        expect(container.export(exported) == exported and os.path.getsize(exported) > 0, "export")
+        archive = os.path.join(tempfile.mkdtemp(), "image.tar")
+        expect(committed.export(f"docker-archive:{archive}") == committed_id and os.path.exists(archive), "image export")
+        expect(committed.push(f"{REGISTRY}/pp-committed:1") == committed_id, "push")
+        container.remove()
+        committed.remove(force=True)
+        expect(client.images.get(client.images.pull(f"{REGISTRY}/pp-committed:1")).id == committed_id, "pulled back")
+        ok()
 except Exception:
     print(f"failed {current}:", flush=True)
     traceback.print_exc()
