@@ -46,45 +46,45 @@ extension Runtime {
         }
         let paused = options.pause && container.state.status == .running
         if paused { try await pauseContainer(container.id) }
-        let work = try images.makeWorkDirectory()
         do throws(LibpodError) {
-            let upper = storage.upperDirectory(container.id)
-            let tar = work.path + "/upper.tar"
-            let packed: Result<Void, LibpodError> = await ImageStore.blockingResult { () throws(LibpodError) in
-                do throws(FileTreeArchive.Failure) {
-                    try FileTreeArchive.packLayer(upper, to: tar)
-                } catch {
-                    throw LibpodError.helperFailed(program: "libarchive", cause: error.description)
+            let image = try await images.withWorkDirectory { work throws(LibpodError) in
+                let upper = storage.upperDirectory(container.id)
+                let tar = work.path + "/upper.tar"
+                let packed: Result<Void, LibpodError> = await ImageStore.blockingResult { () throws(LibpodError) in
+                    do throws(FileTreeArchive.Failure) {
+                        try FileTreeArchive.packLayer(upper, to: tar)
+                    } catch {
+                        throw LibpodError.helperFailed(program: "libarchive", cause: error.description)
+                    }
                 }
+                if paused { try? await unpauseContainer(container.id) }
+                try packed.get()
+                let layer = try await images.stageLayer(tar, number: 0, in: work, blobDigest: nil)
+                let created = RFC3339.now()
+                Self.apply(options, layer: layer.diffID, created: created, to: &baseConfig)
+                let configBytes: [UInt8]
+                do {
+                    configBytes = Array(try JSONSerialization.data(withJSONObject: baseConfig, options: [.sortedKeys]))
+                } catch {
+                    throw .encoding(what: "the committed image's config", cause: "\(error)")
+                }
+                var layers = base.layers.map { ImageStore.StagedLayer(diffID: $0, directory: "", size: 0, tarSize: 0, blob: nil) }
+                layers.append(layer)
+                let distributable = try images.distributable(base.id)
+                let manifest = try ImageStore.Distributable(
+                    image: base, configBytes: configBytes,
+                    layers: distributable.layers + [.init(diffID: layer.diffID, digest: layer.blob!.digest, size: layer.blob!.size, mediaType: layer.blob!.mediaType, path: "")],
+                    originalManifest: nil
+                ).manifest(options.dockerFormat ? .dockerV2Schema2 : .oci)
+                return try await images.commit([
+                    ImageStore.StagedImage(configBytes: configBytes, manifestBytes: manifest.bytes, names: names, layers: layers, created: created)
+                ])[0]
             }
-            if paused { try? await unpauseContainer(container.id) }
-            try packed.get()
-            let layer = try await images.stageLayer(tar, number: 0, in: work, blobDigest: nil)
-            let created = RFC3339.now()
-            Self.apply(options, layer: layer.diffID, created: created, to: &baseConfig)
-            let configBytes: [UInt8]
-            do {
-                configBytes = Array(try JSONSerialization.data(withJSONObject: baseConfig, options: [.sortedKeys]))
-            } catch {
-                throw .encoding(what: "the committed image's config", cause: "\(error)")
-            }
-            var layers = base.layers.map { ImageStore.StagedLayer(diffID: $0, directory: "", size: 0, tarSize: 0, blob: nil) }
-            layers.append(layer)
-            let distributable = try images.distributable(base.id)
-            let manifest = try ImageStore.Distributable(
-                image: base, configBytes: configBytes,
-                layers: distributable.layers + [.init(diffID: layer.diffID, digest: layer.blob!.digest, size: layer.blob!.size, mediaType: layer.blob!.mediaType, path: "")],
-                originalManifest: nil
-            ).manifest(options.dockerFormat ? .dockerV2Schema2 : .oci)
-            let image = try await images.commit([
-                ImageStore.StagedImage(configBytes: configBytes, manifestBytes: manifest.bytes, names: names, layers: layers, created: created)
-            ])[0]
-            await images.discard(work)
             record(Event(type: .image, status: "commit", id: image.id, name: names.first ?? ""))
             return image
         } catch {
-            if paused { try? await unpauseContainer(container.id) }
-            await images.discard(work)
+            // Paused still when packing failed to start or was cut short.
+            if paused, (try? await self.container(container.id))?.state.status == .paused { try? await unpauseContainer(container.id) }
             throw error
         }
     }

@@ -111,8 +111,7 @@ public final class ImageStore: Sendable {
     ) async throws(LibpodError) -> Image {
         let names = reference.isEmpty ? [] : [try ImageName.storageName(reference)]
         try requireRegularFile(path, what: "the tarball")
-        let work = try makeWorkDirectory()
-        do throws(LibpodError) {
+        return try await withWorkDirectory { work throws(LibpodError) in
             var extracted: [String: StagedLayer] = [:]
             let layer = try await stageLayer(path, key: path, in: work, cache: &extracted)
             let created = RFC3339.now()
@@ -125,12 +124,7 @@ public final class ImageStore: Sendable {
             let staged = StagedImage(
                 configBytes: configBytes, manifestBytes: try Self.manifest(config: configBytes, layers: [layer]), names: names,
                 layers: [layer], created: created)
-            let images = try await commit([staged])
-            await discard(work)
-            return images[0]
-        } catch {
-            await discard(work)
-            throw error
+            return try await commit([staged])[0]
         }
     }
 
@@ -142,8 +136,7 @@ public final class ImageStore: Sendable {
         guard stat(path, &info) == 0 else {
             throw .invalidArgument("cannot load \(path): \(String(cString: strerror(errno)))")
         }
-        let work = try makeWorkDirectory()
-        do throws(LibpodError) {
+        return try await withWorkDirectory { work throws(LibpodError) in
             let layout: String
             if info.st_mode & S_IFMT == S_IFDIR {
                 layout = path
@@ -164,12 +157,7 @@ public final class ImageStore: Sendable {
                     path: path, reason: "it has neither oci-layout (an OCI layout or oci-archive) nor manifest.json (a docker-archive)")
             }
             guard !staged.isEmpty else { throw .invalidArchive(path: path, reason: "it holds no image") }
-            let images = try await commit(staged)
-            await discard(work)
-            return images
-        } catch {
-            await discard(work)
-            throw error
+            return try await commit(staged)
         }
     }
 
@@ -835,6 +823,19 @@ public final class ImageStore: Sendable {
     struct WorkDirectory: Sendable {
         var path: String
         var lock: FileLock
+    }
+
+    /// Runs `body` with a new work directory, which goes afterwards whatever happens.
+    func withWorkDirectory<T: Sendable>(_ body: (WorkDirectory) async throws(LibpodError) -> T) async throws(LibpodError) -> T {
+        let work = try makeWorkDirectory()
+        do throws(LibpodError) {
+            let result = try await body(work)
+            await discard(work)
+            return result
+        } catch {
+            await discard(work)
+            throw error
+        }
     }
 
     func makeWorkDirectory() throws(LibpodError) -> WorkDirectory {

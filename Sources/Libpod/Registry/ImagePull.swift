@@ -145,8 +145,7 @@ extension ImageStore {
         let config = try OCIJSON.decode(OCIImageConfigFile.self, configBytes, what: "the config \(parsed.config.digest)", archive: origin.description)
         let diffIDs = try Self.diffIDs(config, layerCount: parsed.layers.count, what: parsed.config.digest, origin: origin.description)
 
-        let work = try makeWorkDirectory()
-        do throws(LibpodError) {
+        return try await withWorkDirectory { work throws(LibpodError) in
             let layers = try await fetchLayers(
                 parsed.layers, diffIDs: diffIDs, from: client, repository: origin.repository, work: work,
                 parallel: max(1, options.parallelDownloads), progress: progress)
@@ -154,12 +153,7 @@ extension ImageStore {
             let staged = StagedImage(
                 configBytes: configBytes, manifestBytes: manifest.bytes, names: source.name.storageName.map { [$0] } ?? [],
                 layers: layers, created: config.created ?? RFC3339.now(), repositories: [source.name.name])
-            let images = try await commit([staged])
-            await discard(work)
-            return images[0]
-        } catch {
-            await discard(work)
-            throw error
+            return try await commit([staged])[0]
         }
     }
 
