@@ -29,6 +29,7 @@ struct RegistrySetup {
     static let tokenServerPort = 5003
     /// A plain-HTTP registry registries.conf does not mark insecure.
     static let unlistedPort = 5004
+    static let mutualTLSPort = 5005
 
     init() throws {
         mkdir("/tmp/podlink-tests", 0o755)
@@ -38,6 +39,13 @@ struct RegistrySetup {
             unqualified-search-registries = ["127.0.0.1:\(Self.plainPort)"]
             [[registry]]
             location = "127.0.0.1:\(Self.plainPort)"
+            insecure = true
+            # A name that is never resolved: its mirror, the plain registry, has the images.
+            [[registry]]
+            prefix = "mirrored.invalid"
+            location = "mirrored.invalid"
+            [[registry.mirror]]
+            location = "127.0.0.1:\(Self.plainPort)/mirror"
             insecure = true
             """.write(toFile: registriesConf, atomically: true, encoding: .utf8)
     }
@@ -64,15 +72,16 @@ struct RegistrySetup {
         ])
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
             .write(toFile: pki + "/server.ext", atomically: true, encoding: .utf8)
-        for name in ["server", "token"] {
+        try "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n".write(toFile: pki + "/client.ext", atomically: true, encoding: .utf8)
+        for name in ["server", "token", "client"] {
             try await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(pki)/\(name).key", "-out", "\(pki)/\(name).csr", "-subj", "/CN=\(name)"])
             try await openssl(
                 [
                     "x509", "-req", "-in", "\(pki)/\(name).csr", "-CA", pki + "/ca.crt", "-CAkey", pki + "/ca.key", "-set_serial",
                     String(Int.random(in: 1..<Int(Int32.max))), "-days", "30", "-sha256", "-out", "\(pki)/\(name).crt",
-                ] + (name == "server" ? ["-extfile", pki + "/server.ext"] : []))
+                ] + (name == "server" || name == "client" ? ["-extfile", "\(pki)/\(name).ext"] : []))
         }
-        for port in [Self.basicPort, Self.tokenPort] {
+        for port in [Self.basicPort, Self.tokenPort, Self.mutualTLSPort] {
             let certs = "\(certsDirectory)/127.0.0.1:\(port)"
             try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: ca, toPath: certs + "/ca.crt")
@@ -89,6 +98,8 @@ final class Registry: @unchecked Sendable {
         case tokenAuth
         /// Plain HTTP on a port registries.conf does not list.
         case unlisted
+        /// TLS that asks for a client certificate signed by the test CA.
+        case mutualTLS
     }
 
     static let user = "tester"
@@ -115,6 +126,7 @@ final class Registry: @unchecked Sendable {
         case .basicAuth: port = RegistrySetup.basicPort
         case .tokenAuth: port = RegistrySetup.tokenPort
         case .unlisted: port = RegistrySetup.unlistedPort
+        case .mutualTLS: port = RegistrySetup.mutualTLSPort
         }
         directory = setup.directory + "/registry-\(port)"
     }
@@ -148,11 +160,12 @@ final class Registry: @unchecked Sendable {
               secret: podlink-test
 
             """
-        if kind == .basicAuth || kind == .tokenAuth {
+        if kind == .basicAuth || kind == .tokenAuth || kind == .mutualTLS {
             config += """
                   tls:
                     certificate: \(pki)/server.crt
                     key: \(pki)/server.key
+                \(kind == .mutualTLS ? "    clientcas:\n      - \(pki)/ca.crt\n" : "")
                   http2:
                     disabled: true
 
@@ -180,7 +193,7 @@ final class Registry: @unchecked Sendable {
                     rootcertbundle: \(pki)/ca.crt
 
                 """
-        case .plain, .unlisted:
+        case .plain, .unlisted, .mutualTLS:
             break
         }
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
@@ -188,9 +201,10 @@ final class Registry: @unchecked Sendable {
             ["sh", "-c", "exec \"$0\" \"$@\" >>\(accessLog) 2>&1"] + daemon.inNetworkNamespace(["docker-registry", "serve", directory + "/config.yml"]))
         processes.append(process)
         let scheme = kind == .plain || kind == .unlisted ? "http" : "https"
+        let clientCertificate = kind == .mutualTLS ? ["--cert", pki + "/client.crt", "--key", pki + "/client.key"] : []
         let deadline = ContinuousClock.now + .seconds(20)
         while true {
-            let probe = try await daemon.runInNetworkNamespace(["curl", "-s", "-o", "/dev/null", "-k", "\(scheme)://\(host)/v2/"])
+            let probe = try await daemon.runInNetworkNamespace(["curl", "-s", "-o", "/dev/null", "-k"] + clientCertificate + ["\(scheme)://\(host)/v2/"])
             if probe.status == 0 {
                 if kind != .tokenAuth { break }
                 let token = try await daemon.runInNetworkNamespace(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:\(RegistrySetup.tokenServerPort)/token"])
@@ -222,8 +236,32 @@ final class Registry: @unchecked Sendable {
 
     // MARK: - Seeding and reading with skopeo
 
+    /// certs.d for skopeo: the CA, and for mutual TLS the client pair as NAME.cert/NAME.key.
+    private var skopeoCertificates: String {
+        let directory = "\(setup.directory)/skopeo-certs-\(port)"
+        if !FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let pki = setup.directory + "/pki"
+            try? FileManager.default.copyItem(atPath: pki + "/ca.crt", toPath: directory + "/ca.crt")
+            if kind == .mutualTLS {
+                try? FileManager.default.copyItem(atPath: pki + "/client.crt", toPath: directory + "/client.cert")
+                try? FileManager.default.copyItem(atPath: pki + "/client.key", toPath: directory + "/client.key")
+            }
+        }
+        return directory
+    }
+
+    /// Gives the daemon the client certificate too (certs.d/HOST:PORT/client.cert, .key).
+    func installClientCertificate() throws {
+        let pki = setup.directory + "/pki"
+        let certs = "\(setup.certsDirectory)/\(host)"
+        try FileManager.default.copyItem(atPath: pki + "/client.crt", toPath: certs + "/client.cert")
+        try FileManager.default.copyItem(atPath: pki + "/client.key", toPath: certs + "/client.key")
+    }
+
     private var skopeoDestination: [String] {
         switch kind {
+        case .mutualTLS: return ["--dest-cert-dir", skopeoCertificates]
         case .plain, .unlisted: return ["--dest-tls-verify=false"]
         case .basicAuth, .tokenAuth: return ["--dest-cert-dir", "\(setup.certsDirectory)/\(host)", "--dest-creds", "\(Self.user):\(Self.password)"]
         }
@@ -231,6 +269,7 @@ final class Registry: @unchecked Sendable {
 
     private var skopeoSource: [String] {
         switch kind {
+        case .mutualTLS: return ["--cert-dir", skopeoCertificates]
         case .plain, .unlisted: return ["--tls-verify=false"]
         case .basicAuth, .tokenAuth: return ["--cert-dir", "\(setup.certsDirectory)/\(host)", "--creds", "\(Self.user):\(Self.password)"]
         }

@@ -190,6 +190,26 @@ struct RegistryTests {
         }
     }
 
+    @Test func aClientCertificateFromCertsDAndAMirror() async throws {
+        try await Self.withRegistries([.mutualTLS, .plain]) { daemon, client, registries in
+            let (mutual, plain) = (registries[0], registries[1])
+            let layout = try await Registry.ociLayout(in: mutual.directory, name: "one", tag: "1", layers: 1)
+            try await mutual.seed("oci:\(layout):1", as: "one:1")
+            // Without its client certificate the registry ends the handshake.
+            await #expect(throws: IoPodman.ErrorOccurred.self) { _ = try await client.pullImage("\(mutual.host)/one:1") }
+            try mutual.installClientCertificate()
+            let id = try await client.pullImage("\(mutual.host)/one:1")
+            #expect(try await Self.run(client, id, ["cat", "/layers/1.txt"]) == "layer 1 arch amd64")
+
+            // registries.conf sends mirrored.invalid to its mirror, a path of the plain
+            // registry; the image keeps the name asked for.
+            try await plain.seed("oci:\(layout):1", as: "mirror/team/one:1")
+            let mirrored = try await client.pullImage("mirrored.invalid/team/one:1")
+            #expect(mirrored == id, "the same image")
+            #expect(try await Self.imageDetails(client, mirrored).repoTags.contains("mirrored.invalid/team/one:1"))
+        }
+    }
+
     @Test func plainHTTPOnlyWhereRegistriesConfAllowsIt() async throws {
         try await Self.withRegistries([.plain, .unlisted]) { daemon, client, registries in
             let (listed, unlisted) = (registries[0], registries[1])
