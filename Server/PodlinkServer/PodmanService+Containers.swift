@@ -338,14 +338,14 @@ extension PodmanService {
     }
 
     /// Runs the command an image's label holds on this machine (podman runlabel), with
-    /// `podman` meaning the podlink CLI pointed at this service. Pulling is not built, so
-    /// the image must be here.
+    /// `podman` meaning the podlink CLI pointed at this service. With `pull`, an image the
+    /// store lacks is pulled first (podman 1.9.3 read the label from the registry's copy).
     public func containerRunlabel(_ parameters: IoPodman.Methods.ContainerRunlabel.Parameters, call: VarlinkCall<IoPodman.Methods.ContainerRunlabel.Reply>) async throws -> IoPodman.Methods.ContainerRunlabel.Reply {
         let label = parameters.runlabel
         guard !label.label.isEmpty else { throw invalid("runlabel.label names the label to run; it is empty") }
         return try await mapping {
             if label.pull, try !runtime.images.exists(label.image) {
-                throw LibpodError.unsupported(feature: "pulling \(label.image)", advice: "pulls from registries are not built yet; import or load the image first")
+                _ = try await runtime.pull(label.image)
             }
             let request = RunlabelRequest(
                 image: label.image, label: label.label, name: label.name, options: label.opts, extraArguments: label.extraArgs,
