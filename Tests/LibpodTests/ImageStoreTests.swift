@@ -53,6 +53,28 @@ struct ImageStoreTests {
         }
     }
 
+    /// The layer compressions registries serve (and docker-archives may hold): each
+    /// decompresses to the same layer, and the tar is kept as it came, with its type.
+    @Test(arguments: ["gzip", "zstd", "xz", "bzip2"])
+    func everyLayerCompressionGivesTheSameLayer(_ compressor: String) async throws {
+        guard Environment.require(Environment.executable(compressor) != nil, compressor) else { return }
+        try await withStore { store, scratch in
+            let plain = try await TestImages.busyboxRootfsTarball(in: scratch.root, gzip: false)
+            let compressed = plain + "." + compressor
+            let result = try await Tool.run(["/bin/sh", "-c", "\"$1\" -c \"$0\" > \"$2\"", plain, compressor, compressed])
+            try #require(result.status == 0, "\(result)")
+            let image = try await store.importRootfs(tarball: compressed, reference: "busybox-\(compressor)")
+            #expect(image.layers == ["sha256:" + sha256Hex(try bytes(plain))])
+            let directories = try store.layerDirectories(of: image)
+            #expect(FileManager.default.isExecutableFile(atPath: directories[0] + "/bin/busybox"))
+            // Saved, the layer goes out uncompressed into a docker-archive, matching the config.
+            let archive = scratch.root + "/saved-\(compressor).tar"
+            try await store.save(image.id, format: .dockerArchive, to: archive)
+            let other = try ImageStore(root: scratch.root + "/other-\(compressor)")
+            #expect(try await other.load(path: archive).map(\.id) == [image.id])
+        }
+    }
+
     @Test func importRefusesWhatIsNotATarball() async throws {
         try await withStore { store, scratch in
             let junk = scratch.write("junk.tar", String(repeating: "not a tar archive\n", count: 100))
