@@ -26,7 +26,7 @@ struct PythonPodmanTests {
         guard Environment.require(Environment.pythonPodman, "python-podman 1.6 (pip install podman==1.6.0)") else { return }
         try await RegistryTests.withRegistries([.plain]) { daemon, _, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "one", tag: "1", layers: 2)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 2)
             try await registry.seed("oci:\(layout):1", as: "one:1")
             let output = try await Tool.run(["python3", Self.script, daemon.address, "localhost/busybox:latest", daemon.tarball, registry.host])
             #expect(output.status == 0, "\(output)")

@@ -309,16 +309,52 @@ final class Registry: @unchecked Sendable {
         return (manifest["layers"] as? [[String: Any]] ?? []).compactMap { $0["digest"] as? String }
     }
 
-    /// Builds an OCI layout with make_oci_layout.py; returns its directory.
+    /// An OCI layout made by make_oci_layout.py; returns its directory. Layouts are built
+    /// once per test process and shared (tests only read them): the big ones take seconds
+    /// of CPU that the suites running beside them need.
     static func ociLayout(
-        in directory: String, name: String, tag: String, layers: Int, platforms: String = "linux/amd64", padding: Int = 0, varyLast: Int = 0
+        name: String, tag: String, layers: Int, platforms: String = "linux/amd64", padding: Int = 0, varyLast: Int = 0
     ) async throws -> String {
-        let output = directory + "/" + name
-        let result = try await Tool.run([
-            "python3", peersDirectory + "/make_oci_layout.py", output, "--tag", tag, "--layers", String(layers), "--busybox", "/bin/busybox",
-            "--platforms", platforms, "--padding", String(padding), "--vary-last", String(varyLast),
-        ])
-        guard result.status == 0 else { throw TestFailure("make_oci_layout.py: \(result)") }
-        return output
+        let key = [name, tag, String(layers), platforms, String(padding), String(varyLast)].joined(separator: "-")
+            .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+        return try await OCILayouts.shared.layout(String(key)) { output in
+            let result = try await Tool.run([
+                "python3", peersDirectory + "/make_oci_layout.py", output, "--tag", tag, "--layers", String(layers), "--busybox", "/bin/busybox",
+                "--platforms", platforms, "--padding", String(padding), "--vary-last", String(varyLast),
+            ])
+            guard result.status == 0 else { throw TestFailure("make_oci_layout.py: \(result)") }
+        }
+    }
+}
+
+/// The layouts of this test process, each built once, in a directory that goes with the
+/// process (the next process removes those of processes that are gone).
+actor OCILayouts {
+    static let shared = OCILayouts()
+    private var built: [String: Task<String, any Error>] = [:]
+    private let directory: String
+
+    private init() {
+        let parent = "/tmp/podlink-tests"
+        mkdir(parent, 0o755)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix("layouts-") {
+            if let pid = Int32(entry.dropFirst("layouts-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: parent + "/" + entry)
+            }
+        }
+        directory = parent + "/layouts-\(getpid())"
+        mkdir(directory, 0o755)
+    }
+
+    func layout(_ key: String, build: @escaping @Sendable (_ output: String) async throws -> Void) async throws -> String {
+        if let existing = built[key] { return try await existing.value }
+        let output = directory + "/" + key
+        let task = Task {
+            try? FileManager.default.removeItem(atPath: output)
+            try await build(output)
+            return output
+        }
+        built[key] = task
+        return try await task.value
     }
 }

@@ -54,7 +54,7 @@ struct RegistryTests {
     @Test func pullByTagByDigestAndShortNameThenAgainWithoutDownloading() async throws {
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "multi", tag: "v3", layers: 3)
+            let layout = try await Registry.ociLayout(name: "multi", tag: "v3", layers: 3)
             try await registry.seed("oci:\(layout):v3", as: "multi:v3")
 
             var logs: [String] = []
@@ -104,7 +104,7 @@ struct RegistryTests {
     @Test func aManifestListGivesThisMachinesImage() async throws {
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "index", tag: "multi", layers: 2, platforms: "linux/amd64,linux/arm64")
+            let layout = try await Registry.ociLayout(name: "index", tag: "multi", layers: 2, platforms: "linux/amd64,linux/arm64")
             try await registry.seed("oci:\(layout):multi", as: "plat:multi", all: true)
             // And the same as a Docker manifest list.
             try await registry.seed("oci:\(layout):multi", as: "plat:docker", all: true, format: "v2s2")
@@ -128,7 +128,7 @@ struct RegistryTests {
     @Test func basicAuthOverTLSFromATestCA() async throws {
         try await Self.withRegistries([.basicAuth]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "one", tag: "1", layers: 1)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 1)
             try await registry.seed("oci:\(layout):1", as: "private/one:1")
             let reference = "\(registry.host)/private/one:1"
 
@@ -163,7 +163,7 @@ struct RegistryTests {
     @Test func tokenAuthPushAndPullBackAgreeWithSkopeo() async throws {
         try await Self.withRegistries([.tokenAuth]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "base", tag: "1", layers: 2)
+            let layout = try await Registry.ociLayout(name: "base", tag: "1", layers: 2)
             try await registry.seed("oci:\(layout):1", as: "team/base:1")
             let base = try await client.pullImage("\(registry.host)/team/base:1", credentials: (Registry.user, Registry.password))
             let log = try String(contentsOfFile: registry.tokenLog, encoding: .utf8)
@@ -193,7 +193,7 @@ struct RegistryTests {
     @Test func aClientCertificateFromCertsDAndAMirror() async throws {
         try await Self.withRegistries([.mutualTLS, .plain]) { daemon, client, registries in
             let (mutual, plain) = (registries[0], registries[1])
-            let layout = try await Registry.ociLayout(in: mutual.directory, name: "one", tag: "1", layers: 1)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 1)
             try await mutual.seed("oci:\(layout):1", as: "one:1")
             // Without its client certificate the registry ends the handshake.
             await #expect(throws: IoPodman.ErrorOccurred.self) { _ = try await client.pullImage("\(mutual.host)/one:1") }
@@ -213,7 +213,7 @@ struct RegistryTests {
     @Test func plainHTTPOnlyWhereRegistriesConfAllowsIt() async throws {
         try await Self.withRegistries([.plain, .unlisted]) { daemon, client, registries in
             let (listed, unlisted) = (registries[0], registries[1])
-            let layout = try await Registry.ociLayout(in: listed.directory, name: "one", tag: "1", layers: 1)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 1)
             try await listed.seed("oci:\(layout):1", as: "one:1")
             try await unlisted.seed("oci:\(layout):1", as: "one:1")
             _ = try await client.pullImage("\(listed.host)/one:1")
@@ -230,7 +230,7 @@ struct RegistryTests {
         guard Daemon.available, RegistrySetup.available else { return }
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "one", tag: "1", layers: 1)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 1)
             try await registry.seed("oci:\(layout):1", as: "one:1")
             try await registry.seed("oci:\(layout):1", as: "signed/one:1")
             try """
@@ -259,7 +259,7 @@ struct RegistryTests {
     @Test func aWrongBlobIsRefusedAndLeavesNothing() async throws {
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "one", tag: "1", layers: 2)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 2)
             try await registry.seed("oci:\(layout):1", as: "one:1")
             // Corrupt the second layer's blob in the registry's storage, keeping its size.
             let layer = try Registry.layerDigests(ofLayout: layout)[1].dropFirst("sha256:".count)
@@ -289,7 +289,7 @@ struct RegistryTests {
     @Test func aFullDiskFailsThePullCleanlyAndSaysWhatToDo() async throws {
         try await Self.withRegistries([.plain]) { daemon, _, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "big", tag: "1", layers: 3, padding: 24 << 20)
+            let layout = try await Registry.ociLayout(name: "big", tag: "1", layers: 3, padding: 24 << 20)
             try await registry.seed("oci:\(layout):1", as: "big:1")
             // The store on a 32 MiB file system: the first layer does not fit.
             await daemon.stop()
@@ -322,7 +322,7 @@ struct RegistryTests {
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
             // Big enough that the pull is still downloading when it is killed.
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "big", tag: "1", layers: 3, padding: 24 << 20)
+            let layout = try await Registry.ociLayout(name: "big", tag: "1", layers: 3, padding: 24 << 20)
             try await registry.seed("oci:\(layout):1", as: "big:1")
             let puller = try await daemon.client()
             for try await step in puller.pull("\(registry.host)/big:1") {
@@ -341,7 +341,7 @@ struct RegistryTests {
     @Test func aClientThatHangsUpMidPullStallsNothing() async throws {
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "big", tag: "1", layers: 3, padding: 24 << 20)
+            let layout = try await Registry.ociLayout(name: "big", tag: "1", layers: 3, padding: 24 << 20)
             try await registry.seed("oci:\(layout):1", as: "big:1")
             let leaving = try await daemon.client()
             for try await step in leaving.pull("\(registry.host)/big:1") {
@@ -370,7 +370,7 @@ struct RegistryTests {
     @Test func searchListsTheCatalogOfTheSearchRegistries() async throws {
         try await Self.withRegistries([.plain]) { daemon, client, registries in
             let registry = registries[0]
-            let layout = try await Registry.ociLayout(in: registry.directory, name: "one", tag: "1", layers: 1)
+            let layout = try await Registry.ociLayout(name: "one", tag: "1", layers: 1)
             for name in ["web/nginx-like:1", "web/other:1", "db/store:1"] {
                 try await registry.seed("oci:\(layout):1", as: name)
             }
