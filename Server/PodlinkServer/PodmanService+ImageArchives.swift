@@ -97,12 +97,7 @@ extension PodmanService {
     }
 
     public func commit(_ parameters: IoPodman.Methods.Commit.Parameters, call: VarlinkCall<IoPodman.Methods.Commit.Reply>) async throws -> IoPodman.Methods.Commit.Reply {
-        let changes: ImageConfigOverrides?
-        do {
-            changes = try ImportChanges.parse(parameters.changes)
-        } catch {
-            throw invalid(error.description)
-        }
+        let changes = try configChanges(parameters.changes)
         let docker: Bool
         switch parameters.manifestType {
         case "", "oci": docker = false

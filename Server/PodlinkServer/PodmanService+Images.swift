@@ -58,12 +58,7 @@ extension PodmanService {
 
     /// The tarball is a path on the daemon's machine (as in podman 1.x), read as the daemon.
     public func importImage(_ parameters: IoPodman.Methods.ImportImage.Parameters, call: VarlinkCall<IoPodman.Methods.ImportImage.Reply>) async throws -> IoPodman.Methods.ImportImage.Reply {
-        let overrides: ImageConfigOverrides?
-        do {
-            overrides = try ImportChanges.parse(parameters.changes)
-        } catch {
-            throw invalid(error.description)
-        }
+        let overrides = try configChanges(parameters.changes)
         return try await mapping {
             // A sent file goes whatever happens: its client will not send it again.
             defer { if parameters.delete && runtime.transfers.holds(parameters.source) { unlink(parameters.source) } }
@@ -244,6 +239,17 @@ struct SortedMap<Value: Encodable>: Encodable {
 }
 
 /// podman import's `--change` instructions (Dockerfile syntax) for a rootfs image.
+extension PodmanService {
+    /// Dockerfile instructions (import's and commit's `changes`), refused as ErrorOccurred.
+    func configChanges(_ changes: [String]) throws -> ImageConfigOverrides? {
+        do {
+            return try ImportChanges.parse(changes)
+        } catch {
+            throw invalid(error.description)
+        }
+    }
+}
+
 enum ImportChanges {
     struct Invalid: Error, CustomStringConvertible {
         var description: String
