@@ -128,10 +128,8 @@ final class RegistryClient: Sendable {
     }
 
     /// Streams a blob into `path` (created new, 0600), hashing while it arrives; a blob
-    /// whose digest or size differs is deleted and refused. `progress` sees the bytes so far.
-    func download(
-        _ repository: String, digest: String, size: Int64?, to path: String, progress: @Sendable (Int64) -> Void = { _ in }
-    ) async throws(LibpodError) {
+    /// whose digest or size differs is deleted and refused.
+    func download(_ repository: String, digest: String, size: Int64?, to path: String) async throws(LibpodError) {
         let operation = "fetching the blob \(digest) of \(registry)/\(repository)"
         let response = try await send(
             .GET, "/v2/\(repository)/blobs/\(digest)", scope: "repository:\(repository):pull", operation: operation, deadline: .hours(6))
@@ -152,7 +150,6 @@ final class RegistryClient: Sendable {
                     if let size, written > size {
                         throw LibpodError.digestMismatch(blob: "the blob \(digest) from \(registry)/\(repository)", expected: "\(size) bytes", found: "more")
                     }
-                    progress(written)
                 }
             } catch let error as LibpodError {
                 throw error
