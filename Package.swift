@@ -160,10 +160,13 @@ let package = Package(
             path: "Server/PodlinkServer",
             swiftSettings: strict
         ),
+        // The two steps of entering a rootless user namespace that must run before the
+        // process has threads (a constructor): only the daemon links it.
+        .target(name: "CRootlessEntry"),
         .executableTarget(
             name: "podlinkd",
             dependencies: [
-                "PodlinkServer", "Libpod", "Varlink", "VarlinkNIO",
+                "PodlinkServer", "Libpod", "Varlink", "VarlinkNIO", "CRootlessEntry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

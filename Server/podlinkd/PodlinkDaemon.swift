@@ -52,9 +52,10 @@ struct PodlinkDaemon: AsyncParsableCommand {
     /// The socket is root's and its group's (mode 0660): anyone else cannot even
     /// connect. Rootless, the directory under XDG_RUNTIME_DIR is the user's alone.
     static func defaultAddress() -> String {
-        if geteuid() == 0 { return "unix:/run/podlink/io.podman;mode=0660" }
+        let namespace = UserNamespace.current
+        if !namespace.isRootless { return "unix:/run/podlink/io.podman;mode=0660" }
         let environment = RuntimeConfig.processEnvironment()
-        let base = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/user/\(geteuid())"
+        let base = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/user/\(namespace.hostUID)"
         return "unix:\(base)/podlink/io.podman"
     }
 
@@ -71,6 +72,12 @@ struct PodlinkDaemon: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "podlinkd")
+        do {
+            _ = try await RootlessEntry.enter(arguments: CommandLine.arguments, logger: logger)
+        } catch {
+            logger.critical("cannot enter the rootless user namespace: \(error)")
+            throw ExitCode.failure
+        }
 
         // Socket activation first: the socket we are handed is the one to serve.
         let listener: VarlinkServer.Listener

@@ -130,6 +130,7 @@ enum ConfigKeys {
         bool("label") { $0.enableLabeling = $1 },
         choice("state_type") { $0.stateType = $1 },
         choice("storage_driver") { $0.storageDriver = $1 },
+        string("overlay_mount_program") { $0.overlayMountProgram = $1 },
         string("storage_root") { $0.storageRoot = $1 },
         integer("max_transfer_size") { $0.maxTransferSize = $1 },
     ]

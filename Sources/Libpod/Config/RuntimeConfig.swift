@@ -63,6 +63,9 @@ public struct RuntimeConfig: Sendable, Equatable {
 
     public var stateType = StateStoreKind.sqlite
     public var storageDriver = StorageDriverKind.overlay
+    /// A program that mounts overlay in the kernel's stead (fuse-overlayfs), for kernels
+    /// or file systems where a rootless overlay mount is refused; "" is the kernel's.
+    public var overlayMountProgram = ""
     /// Where images, layers and container file systems live; "" means `static_dir/storage`.
     public var storageRoot = ""
 
@@ -71,7 +74,7 @@ public struct RuntimeConfig: Sendable, Equatable {
     /// The defaults for the calling user: as in the seed, a rootless user keeps its data
     /// under its home and its per-boot files under its runtime directory.
     public static func defaults(
-        uid: uid_t = geteuid(),
+        uid: uid_t = UserNamespace.current.hostUID,
         environment: [String: String] = RuntimeConfig.processEnvironment()
     ) throws(LibpodError) -> RuntimeConfig {
         var config = RuntimeConfig()

@@ -87,8 +87,22 @@ extension Runtime {
             if !exposedPorts.contains(normalized) { exposedPorts.append(normalized) }
         }
         let portMappings = try publishedPorts(options, exposed: exposedPorts)
+        if let rootless = RootlessHost.current {
+            try rootless.checkLimits(options.resources)
+            try rootless.checkPorts(portMappings)
+        }
         var namespaces = try await resolved(options.namespaces)
         var network = try await resolved(options.network)
+        if RootlessHost.current != nil, case .bridge(let names) = network {
+            // CNI's bridge needs root on the host; a rootless container's own network is
+            // slirp4netns (podman's rootless default, which python-podman's "bridge" means).
+            guard names.isEmpty || names == [config.cniDefaultNetwork] else {
+                throw .unsupported(
+                    feature: "CNI networks (\(names.joined(separator: ", "))) for rootless containers",
+                    advice: "CNI's bridge needs root on the host: use the default network (slirp4netns), --network none or host, or run as root")
+            }
+            network = .slirp4netns
+        }
         var podID = options.podID
         var hostname = options.hostname
         var cgroupParent = options.cgroupParent
@@ -316,7 +330,7 @@ extension Runtime {
     /// system is unmounted. Stopped -> exited, created -> configured.
     func cleanup(_ container: inout Container) async throws(LibpodError) {
         try await ociCommand(for: container).delete(container.id, force: true)
-        if container.config.network.usesCNI { beginDisconnecting(container.id) }
+        if container.config.network.hasRuntimeNamespace { beginDisconnecting(container.id) }
         // Exec sessions end with the container; what a killed daemon left of theirs goes.
         let execDirectory = execDirectory(container.id)
         bestEffort("removing the exec sessions of \(container.id.prefix(12))") { () throws(LibpodError) in
@@ -365,7 +379,7 @@ extension Runtime {
             defaultMounts: defaultMounts.filter { mount in
                 FileSystem.exists(mount.source) && !config.mounts.contains { $0.destination == mount.destination }
             },
-            hooks: hooks.hooks(for: config))
+            hooks: hooks.hooks(for: config), rootless: RootlessHost.current)
         switch config.network {
         case .path(let path): environment.namespacePaths["network"] = path
         case .container(let other) where resolvingUser:
@@ -374,7 +388,7 @@ extension Runtime {
                 throw .invalidState(id: other, state: owner.state.status, operation: "share the network namespace of; start it first")
             }
             environment.namespacePaths["network"] =
-                owner.config.network.usesCNI ? networkNamespacePath(other) : "/proc/\(owner.state.pid)/ns/net"
+                owner.config.network.hasRuntimeNamespace ? networkNamespacePath(other) : "/proc/\(owner.state.pid)/ns/net"
         default: break
         }
         for (type, mode) in [("pid", config.namespaces.pid), ("ipc", config.namespaces.ipc), ("uts", config.namespaces.uts)] {
@@ -411,11 +425,20 @@ extension Runtime {
         // mounted and the OCI runtime creates the container in the namespace made for it;
         // the process starts only once it is connected.
         var connecting: Task<ContainerNetworkStatus, any Error>?
+        // Rootless: slirp4netns, whose exit pipe conmon must hold, so it is started (a few
+        // milliseconds) before conmon is.
+        var slirp: Task<(ContainerNetworkStatus, Int32), any Error>?
+        var slirpExitDescriptor: Int32 = -1
+        defer { if slirpExitDescriptor >= 0 { close(slirpExitDescriptor) } }
         if config.network.usesCNI {
             await waitForTeardowns(before: config)
             if self.config.enablePortReservation { reservedPorts = try PortReservation.reserve(config.portMappings) }
             _ = try await makeNetworkNamespace(id)
             connecting = Task { () async throws -> ContainerNetworkStatus in try await self.attachNetworks(config) }
+        } else if config.network == .slirp4netns {
+            await waitForTeardowns(before: config)
+            _ = try await makeNetworkNamespace(id)
+            slirp = Task { () async throws -> (ContainerNetworkStatus, Int32) in try await self.attachSlirp(config) }
         }
         var createdInRuntime = false
         do throws(LibpodError) {
@@ -429,7 +452,7 @@ extension Runtime {
             try FileSystem.ensureDirectory(runDir, mode: 0o700)
             try OCISpecBuilder.writeEtcFiles(config: config, runDir: runDir)
             var environment = try await specEnvironment(config, rootfs: rootfs, runDir: runDir)
-            if connecting != nil { environment.namespacePaths["network"] = networkNamespacePath(id) }
+            if connecting != nil || slirp != nil { environment.namespacePaths["network"] = networkNamespacePath(id) }
             let spec = OCISpecBuilder.build(config: config, environment: environment)
             let encoded: Data
             do { encoded = try spec.encoded() } catch { throw LibpodError.encoding(what: "config.json", cause: "\(error)") }
@@ -445,8 +468,14 @@ extension Runtime {
                 conmonPath: conmon.path, runtime: ociCommand(for: container), exitsDir: paths.exitsDir,
                 socketDir: paths.socketDir, maxLogSize: self.config.maxLogSize, noPivotRoot: self.config.noPivotRoot,
                 environment: self.config.conmonEnvVars)
+            if let slirp {
+                let (network, exitDescriptor) = try await Self.result(of: slirp)
+                slirpExitDescriptor = exitDescriptor
+                try OCISpecBuilder.writeEtcFiles(config: config, runDir: runDir, network: network, update: true)
+            }
             let started = try await launcher.create(
-                config: config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(config), heldDescriptors: reservedPorts)
+                config: config, bundle: bundleDirectory(id), runDir: runDir, logPath: logPath(config),
+                heldDescriptors: reservedPorts + (slirpExitDescriptor >= 0 ? [slirpExitDescriptor] : []))
             createdInRuntime = true
             if let connecting {
                 let network = try await Self.result(of: connecting)
@@ -468,6 +497,12 @@ extension Runtime {
             }
             if let connecting {
                 _ = try? await connecting.value
+                await disconnectNetworks(id)
+            }
+            if let slirp {
+                if let (_, exitDescriptor) = try? await slirp.value, exitDescriptor != slirpExitDescriptor { close(exitDescriptor) }
+                if slirpExitDescriptor >= 0 { close(slirpExitDescriptor) }
+                slirpExitDescriptor = -1
                 await disconnectNetworks(id)
             }
             bestEffort("unmounting the root file system of \(id.prefix(12)) after a failed start") { () throws(LibpodError) in

@@ -280,7 +280,9 @@ enum LayerArchive {
 enum OverlayWhiteout {
     static let prefix = ".wh."
     static let opaqueMarker = ".wh..wh..opq"
-    static let opaqueAttribute = "trusted.overlay.opaque"
+    /// trusted.* is root's on the host alone; a rootless runtime marks opaque directories
+    /// with the user.* attribute and mounts overlay with `userxattr`, which reads it.
+    static let opaqueAttribute = UserNamespace.current.isRootless ? "user.overlay.opaque" : "trusted.overlay.opaque"
 }
 
 /// The decompressed bytes of an archive file, hashed as they are handed on: the tar

@@ -169,7 +169,10 @@ private struct LayerCopier {
     }
 
     private static func isOpaque(_ directory: String) -> Bool {
-        var value: [UInt8] = [0, 0]
-        return lgetxattr(directory, OverlayWhiteout.opaqueAttribute, &value, value.count) == 1 && value[0] == UInt8(ascii: "y")
+        for name: String in ["trusted.overlay.opaque", "user.overlay.opaque"] {
+            var value: [UInt8] = [0, 0]
+            if lgetxattr(directory, name, &value, value.count) == 1 && value[0] == UInt8(ascii: "y") { return true }
+        }
+        return false
     }
 }

@@ -69,7 +69,7 @@ enum HostProbe {
             hostname: String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), uptimeSeconds: uptime ?? 0,
             cgroupVersion: CgroupLayout.current().version.rawValue, cgroupManager: config.cgroupManager.rawValue,
             ociRuntimeName: runtime.name, ociRuntimePath: runtime.path, ociRuntimeVersion: await runtimeVersion ?? "unknown",
-            conmonPath: conmon.path, conmonVersion: await conmonVersion ?? "unknown", rootless: geteuid() != 0)
+            conmonPath: conmon.path, conmonVersion: await conmonVersion ?? "unknown", rootless: UserNamespace.current.isRootless)
     }
 
     /// The name podman (containers/storage) gives the file system at `path`, from the

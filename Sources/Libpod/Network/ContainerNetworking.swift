@@ -47,6 +47,15 @@ public struct ContainerNetworkStatus: Sendable, Codable, Equatable {
 
     public var namespacePath: String
     public var connections: [Connection]
+    /// Rootless, instead of CNI connections.
+    public var slirp: SlirpConnection?
+
+    /// The container's address: its first network's, or slirp4netns's.
+    var primaryAddress: String? {
+        connections.first?.address.map { String($0.prefix { $0 != "/" }) } ?? slirp.map { _ in SlirpConnection.address }
+    }
+
+    var nameServers: [String] { connections.flatMap(\.nameServers) + (slirp.map { _ in [SlirpConnection.nameServer] } ?? []) }
 }
 
 extension Runtime {
@@ -75,7 +84,7 @@ extension Runtime {
         await networkTeardowns.wait(for: id)
         let path = networkNamespacePath(id)
         if NetworkNamespace.isMounted(path) { try NetworkNamespace.remove(at: path) }
-        try saveNetworkStatus(ContainerNetworkStatus(namespacePath: path, connections: []), id: id)
+        try saveNetworkStatus(ContainerNetworkStatus(namespacePath: path, connections: [], slirp: nil), id: id)
         try FileSystem.ensureDirectory(paths.netnsDir, mode: 0o755)
         try await NetworkNamespace.create(at: path)
         return path
@@ -86,7 +95,7 @@ extension Runtime {
     func attachNetworks(_ config: ContainerConfig) async throws(LibpodError) -> ContainerNetworkStatus {
         let networks = try networks(of: config)
         let path = networkNamespacePath(config.id)
-        var status = ContainerNetworkStatus(namespacePath: path, connections: [])
+        var status = ContainerNetworkStatus(namespacePath: path, connections: [], slirp: nil)
         do throws(LibpodError) {
             for (index, network) in networks.enumerated() {
                 let attachment = CNIExecutor.Attachment(
@@ -111,6 +120,31 @@ extension Runtime {
             throw error
         }
         return status
+    }
+
+    /// Starts slirp4netns on the container's namespace with its published ports; returns
+    /// the status to keep and the exit pipe's write end, for conmon to hold.
+    func attachSlirp(_ config: ContainerConfig) async throws(LibpodError) -> (ContainerNetworkStatus, Int32) {
+        guard let path = ExecutableDiscovery.search("slirp4netns") else {
+            throw .executableNotFound(
+                kind: "slirp4netns", tried: [],
+                advice: "install slirp4netns (apt-get install slirp4netns), the rootless containers' network, or run with --network none or host")
+        }
+        guard access("/dev/net/tun", R_OK | W_OK) == 0 else {
+            throw .unsupported(
+                feature: "slirp4netns without /dev/net/tun (\(String(cString: strerror(errno))))",
+                advice: "slirp4netns opens /dev/net/tun as the user: give it mode 0666 as Debian's udev rules do (chmod 0666 /dev/net/tun), or run with --network none or host")
+        }
+        let apiSocket = config.portMappings.isEmpty ? nil : paths.slirpDir + "/" + String(config.id.prefix(32)) + ".sock"
+        if apiSocket != nil { try FileSystem.ensureDirectory(paths.slirpDir, mode: 0o700) }
+        try FileSystem.ensureDirectory(runDirectory(config.id), mode: 0o700)
+        let slirp = SlirpConnection(apiSocket: apiSocket, ports: config.portMappings)
+        let status = ContainerNetworkStatus(namespacePath: networkNamespacePath(config.id), connections: [], slirp: slirp)
+        try saveNetworkStatus(status, id: config.id)
+        let running = try await Slirp4netns(path: path).start(
+            netns: status.namespacePath, apiSocket: apiSocket, ports: config.portMappings, containerID: config.id,
+            logPath: runDirectory(config.id) + "/slirp4netns.log")
+        return (status, running.exitDescriptor)
     }
 
     /// Disconnects a stopped container in the background (see `NetworkTeardowns`).
@@ -148,6 +182,8 @@ extension Runtime {
             }
         }
         bestEffort("removing the network namespace of \(id.prefix(12))") { () throws(LibpodError) in
+            // slirp4netns ended with conmon (its exit pipe); its socket file stays behind.
+            if let socket = status.slirp?.apiSocket { try FileSystem.removeFile(socket) }
             if FileSystem.exists(status.namespacePath) { try NetworkNamespace.remove(at: status.namespacePath) }
             try FileSystem.removeFile(networkStatusPath(id))
         }

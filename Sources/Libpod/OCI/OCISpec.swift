@@ -77,9 +77,11 @@ struct OCISpec: Codable, Sendable {
     struct Linux: Codable, Sendable {
         var namespaces: [Namespace]
         var devices: [Device]?
-        var resources: Resources
+        /// nil rootless where cgroups cannot be had (cgroup v1): then there is no cgroup
+        /// and no resources.
+        var resources: Resources?
         var sysctl: [String: String]?
-        var cgroupsPath: String
+        var cgroupsPath: String?
         var maskedPaths: [String]
         var readonlyPaths: [String]
     }
@@ -203,6 +205,8 @@ enum OCISpecBuilder {
         /// Mounts from default_mounts_file, before the container's own.
         var defaultMounts: [BindMount] = []
         var hooks: OCISpec.Hooks?
+        /// Set when the runtime is rootless: what the user's namespace maps and allows.
+        var rootless: RootlessHost?
     }
 
     static func build(config: ContainerConfig, environment: Environment) -> OCISpec {
@@ -212,11 +216,17 @@ enum OCISpecBuilder {
             .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             .init(destination: "/dev/pts", type: "devpts", source: "devpts",
-                  options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+                  options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
+                      // The tty group; a namespace that maps only the user has no group 5.
+                      + (environment.rootless.map { $0.namespace.mapsGID(5) } ?? true ? ["gid=5"] : [])),
             .init(destination: "/dev/shm", type: "tmpfs", source: "shm",
                   options: ["nosuid", "noexec", "nodev", "mode=1777", "size=\(config.shmSize)"]),
             .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-            .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev"] + (privileged ? ["rw"] : ["ro"])),
+            // Rootless in the host's network namespace (not the user's), sysfs cannot be
+            // mounted: the host's is bound instead, as podman does.
+            environment.rootless != nil && config.network == .host
+                ? .init(destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"])
+                : .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev"] + (privileged ? ["rw"] : ["ro"])),
             .init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
                   options: ["nosuid", "noexec", "nodev", "relatime"] + (privileged ? ["rw"] : ["ro"])),
         ]
@@ -259,10 +269,17 @@ enum OCISpecBuilder {
         switch config.network {
         case .host: break
         case .none: namespaces.append(.init(type: "network"))
-        case .bridge, .container, .path: namespaces.append(.init(type: "network", path: environment.namespacePaths["network"]))
+        case .bridge, .slirp4netns, .container, .path:
+            namespaces.append(.init(type: "network", path: environment.namespacePaths["network"]))
         }
 
         let capabilities = Self.capabilities(security)
+        // Rootless on cgroup v1 there is no cgroup (create refuses limits there); with a
+        // delegated v2 cgroup, containers go under the user's own.
+        let cgroups = environment.rootless.map(\.cgroupLimitsApply) ?? true
+        let cgroupParent =
+            !config.cgroupParent.isEmpty ? config.cgroupParent
+            : environment.rootless?.delegatedCgroup.map { $0 + "/podlink" } ?? environment.cgroupParent
         let (devices, deviceRules) = Self.devices(config.devices, privileged: privileged)
         let resources = config.resources
         let hasCPU = resources.cpuShares != nil || resources.cpuQuota != nil || resources.cpuPeriod != nil
@@ -287,7 +304,7 @@ enum OCISpecBuilder {
             linux: .init(
                 namespaces: namespaces,
                 devices: devices.isEmpty ? nil : devices,
-                resources: .init(
+                resources: !cgroups ? nil : .init(
                     devices: deviceRules,
                     memory: hasMemory
                         ? .init(
@@ -304,7 +321,7 @@ enum OCISpecBuilder {
                         : nil,
                     blockIO: blockIO(resources)),
                 sysctl: config.sysctls.isEmpty ? nil : config.sysctls,
-                cgroupsPath: "\(config.cgroupParent.isEmpty ? environment.cgroupParent : config.cgroupParent)/podlink-\(config.id)",
+                cgroupsPath: cgroups ? "\(cgroupParent)/podlink-\(config.id)" : nil,
                 maskedPaths: privileged ? [] : defaultMaskedPaths,
                 readonlyPaths: privileged ? [] : defaultReadonlyPaths))
     }
@@ -436,9 +453,8 @@ enum OCISpecBuilder {
         default:
             hosts = hostHosts.isEmpty ? "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" : hostHosts
             if !hosts.hasSuffix("\n") { hosts += "\n" }
-            let address = network?.connections.first?.address.map { String($0.prefix { $0 != "/" }) }
-            hosts += "\(address ?? "127.0.1.1")\t\(hostname) \(config.name)\n"
-            let servers = (network?.connections.flatMap(\.nameServers) ?? []) + hostResolv.split(separator: "\n").compactMap { line -> String? in
+            hosts += "\(network?.primaryAddress ?? "127.0.1.1")\t\(hostname) \(config.name)\n"
+            let servers = (network?.nameServers ?? []) + hostResolv.split(separator: "\n").compactMap { line -> String? in
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 guard fields.count >= 2, fields[0] == "nameserver" else { return nil }
                 let server = String(fields[1])

@@ -31,7 +31,7 @@ public struct RegistryAuthFiles: Sendable, Equatable {
         self.writePath = writePath
     }
 
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment, uid: uid_t = getuid()) -> RegistryAuthFiles {
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment, uid: uid_t = UserNamespace.current.hostUID) -> RegistryAuthFiles {
         var order: [String] = []
         if let explicit = environment["REGISTRY_AUTH_FILE"], !explicit.isEmpty { order.append(explicit) }
         let runtimeDirectory = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/containers/\(uid)"

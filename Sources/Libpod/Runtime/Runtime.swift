@@ -71,7 +71,7 @@ public final class Runtime: Sendable {
     ) async throws(LibpodError) -> Runtime {
         let environment = RuntimeConfig.processEnvironment()
         var config = try RuntimeConfig.defaults(environment: environment)
-        let file = try ConfigFile.locate(source, uid: geteuid(), environment: environment)
+        let file = try ConfigFile.locate(source, uid: UserNamespace.current.hostUID, environment: environment)
         if let file { try ConfigFile.apply(path: file, to: &config) }
         options(&config)
         try validate(config)
@@ -102,7 +102,9 @@ public final class Runtime: Sendable {
         var exitWatcher: ExitWatcher?
         do {
             let images = try ImageStore(root: config.resolvedStorageRoot)
-            let storage = ContainerStorage(root: config.resolvedStorageRoot + "/containers", driver: config.storageDriver)
+            let storage = ContainerStorage(
+                root: config.resolvedStorageRoot + "/containers", driver: config.storageDriver,
+                mountProgram: config.overlayMountProgram.isEmpty ? nil : config.overlayMountProgram)
             try FileSystem.ensureDirectory(storage.root, mode: 0o700)
             try FileSystem.ensureDirectory(paths.containersDir, mode: 0o700)
             let refreshed = try await RebootRefresh.runIfNeeded(paths: paths, state: state, events: events, logger: logger)
@@ -309,6 +311,8 @@ public struct RuntimePaths: Sendable, Equatable {
     public var aliveLock: String
     /// Containers' network namespaces, bind-mounted (per boot).
     public var netnsDir: String
+    /// slirp4netns's API sockets of rootless containers with published ports (per boot).
+    public var slirpDir: String
     /// What CNI gave each connected container (kept across reboots, to release it).
     public var networkStatusDir: String
     /// Persistent (under static_dir): bundles and logs.
@@ -326,6 +330,7 @@ public struct RuntimePaths: Sendable, Equatable {
         aliveFile = config.tmpDir + "/alive"
         aliveLock = config.tmpDir + "/alive.lck"
         netnsDir = config.tmpDir + "/netns"
+        slirpDir = config.tmpDir + "/slirp"
         networkStatusDir = config.staticDir + "/cni/status"
         containersDir = config.staticDir + "/containers"
         volumesDir = config.staticDir + "/volumes"

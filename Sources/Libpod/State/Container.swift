@@ -46,6 +46,8 @@ public enum NetworkMode: Sendable, Equatable, Hashable, Codable, CustomStringCon
     case container(String)
     /// The network namespace at this path.
     case path(String)
+    /// Its own network namespace, connected by slirp4netns: the rootless default.
+    case slirp4netns
 
     /// podman's syntax: bridge, NETWORK[,NETWORK...], none, host, container:ID, ns:PATH.
     /// A bare name other than these is a CNI network.
@@ -54,6 +56,7 @@ public enum NetworkMode: Sendable, Equatable, Hashable, Codable, CustomStringCon
         case "", "bridge", "default": self = .bridge([])
         case "none": self = .none
         case "host": self = .host
+        case "slirp4netns": self = .slirp4netns
         default:
             if text.hasPrefix("container:") {
                 self = .container(String(text.dropFirst(10)))
@@ -73,6 +76,7 @@ public enum NetworkMode: Sendable, Equatable, Hashable, Codable, CustomStringCon
         case .host: "host"
         case .container(let id): "container:\(id)"
         case .path(let path): "ns:\(path)"
+        case .slirp4netns: "slirp4netns"
         }
     }
 
@@ -81,6 +85,9 @@ public enum NetworkMode: Sendable, Equatable, Hashable, Codable, CustomStringCon
         if case .bridge = self { return true }
         return false
     }
+
+    /// Whether the runtime makes the container's namespace (for CNI or slirp4netns).
+    public var hasRuntimeNamespace: Bool { usesCNI || self == .slirp4netns }
 
     public init(from decoder: any Decoder) throws {
         self.init(parsing: try decoder.singleValueContainer().decode(String.self))

@@ -1,4 +1,5 @@
 import Glibc
+import ProcessSpawn
 
 /// A container's root filesystem. With overlay, the image's layers are the read-only
 /// lower dirs and the container owns `upper`, `work` and the mount point `merged`; with
@@ -19,6 +20,11 @@ import Glibc
 struct ContainerStorage: Sendable {
     let root: String
     let driver: StorageDriverKind
+    /// fuse-overlayfs (overlay_mount_program), or nil for the kernel's overlay.
+    var mountProgram: String? = nil
+    /// Rootless: overlay keeps its own attributes as user.overlay.* (`userxattr`), the
+    /// only ones an ordinary user may set.
+    var userXattr = UserNamespace.current.isRootless
 
     func directory(_ id: String) -> String { "\(root)/\(id)" }
     func upperDirectory(_ id: String) -> String { directory(id) + "/upper" }
@@ -73,13 +79,20 @@ struct ContainerStorage: Sendable {
                     // restart must be able to mount it again.
                     try FileSystem.removeTree(directory(id) + "/work/work/incompat")
                 }
+                if let mountProgram {
+                    try mountWithProgram(mountProgram, options: options, target: target)
+                    break
+                }
+                let kernelOptions = userXattr ? options + ",userxattr" : options
                 // Kernels before 5.10 do not know `volatile` (EINVAL): those sync, as before.
-                guard (volatile && Glibc.mount("overlay", target, "overlay", 0, options + ",volatile") == 0)
-                    || Glibc.mount("overlay", target, "overlay", 0, options) == 0
+                guard (volatile && Glibc.mount("overlay", target, "overlay", 0, kernelOptions + ",volatile") == 0)
+                    || Glibc.mount("overlay", target, "overlay", 0, kernelOptions) == 0
                 else {
                     throw FileSystem.failure(
                         "mounting the overlay root filesystem at", target,
-                        advice: "if this file system cannot carry overlay, set storage_driver = \"vfs\" in podlink.conf")
+                        advice: userXattr
+                            ? "if this kernel refuses overlay in a user namespace (before 5.11), set overlay_mount_program = \"/usr/bin/fuse-overlayfs\" in podlink.conf, or storage_driver = \"vfs\""
+                            : "if this file system cannot carry overlay, set storage_driver = \"vfs\" in podlink.conf")
                 }
             }
         case .vfs:
@@ -90,6 +103,23 @@ struct ContainerStorage: Sendable {
         }
         try setMountCount(id, count + 1)
         return target
+    }
+
+    /// fuse-overlayfs mounts and goes to the background once the mount is there; it is
+    /// waited for on this thread (milliseconds, like the kernel's own mount call).
+    private func mountWithProgram(_ program: String, options: String, target: String) throws(LibpodError) {
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawn.spawn([program, "-o", options, target], scrubbing: ["LISTEN_", "NOTIFY_SOCKET"])
+        } catch {
+            throw .helperFailed(program: program, cause: "\(error)")
+        }
+        let status = ProcessSpawn.blockingWait(pid)
+        guard status == 0, Self.isMounted(target) else {
+            throw .helperFailed(
+                program: "\(program) -o \(options) \(target)",
+                cause: "exited with status \(status) without mounting (is /dev/fuse usable by this user, mode 0666?)")
+        }
     }
 
     /// One user fewer; the last one (or `force`) unmounts.
