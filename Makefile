@@ -48,6 +48,7 @@ bench:
 	bash scripts/setup-bench
 	$(SWIFT) build -c release --product varlink-certification
 	$(SWIFT) build -c release --product podlinkd
+	$(SWIFT) build -c release --product podlink
 	$(SWIFT) build -c release --product podlink-bench
 	$(SWIFT) build -c release --product varlink
 	mkdir -p .build/bench

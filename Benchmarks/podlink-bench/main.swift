@@ -49,6 +49,9 @@ do {
     if selected.contains("all") || selected.contains("exec") {
         harness = try await ExecBenchmarks.run(harness, productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
     }
+    if selected.contains("all") || selected.contains("rootless") {
+        harness = try await RootlessBenchmarks.run(harness, productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+    }
     if selected.contains("all") || selected.contains("pull") {
         harness = try await PullBenchmarks.run(harness, productsDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(), root: root)
     }

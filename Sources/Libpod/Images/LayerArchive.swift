@@ -64,6 +64,7 @@ enum LayerArchive {
         guard let disk = archive_write_disk_new() else { throw .helperFailed(program: "libarchive", cause: "cannot allocate a disk writer") }
         defer { archive_write_free(disk) }
         let privileged = geteuid() == 0
+        let rootless: UserNamespace? = UserNamespace.current.isInitial ? nil : .current
         var flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT
         if mode == .copy {
             flags |= ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME
@@ -105,7 +106,10 @@ enum LayerArchive {
                         continue
                     }
                 }
-                if (type == S_IFCHR || type == S_IFBLK) && !privileged { continue }
+                // Rootless, device nodes cannot be made (the kernel refuses mknod in a user
+                // namespace); containers get theirs from the OCI runtime anyway.
+                if (type == S_IFCHR || type == S_IFBLK) && (!privileged || rootless != nil) { continue }
+                if let rootless { try Self.checkOwnerMapped(entry, name: name, in: rootless, archive: archivePath) }
                 try dropOverlayAttributes(entry)
             }
             let target = components.isEmpty ? root : root + "/" + components.joined(separator: "/")
@@ -176,6 +180,20 @@ enum LayerArchive {
             }
         }
         return result
+    }
+
+    /// A rootless namespace maps the user and its subordinate ids only: a file owned by
+    /// another id cannot be made with its owner, and is refused rather than given to root.
+    static func checkOwnerMapped(_ entry: OpaquePointer, name: String, in namespace: UserNamespace, archive: String) throws(LibpodError) {
+        let uid = UInt32(truncatingIfNeeded: archive_entry_uid(entry))
+        let gid = UInt32(truncatingIfNeeded: archive_entry_gid(entry))
+        guard !namespace.mapsUID(uid) || !namespace.mapsGID(gid) else { return }
+        let user = SubordinateIDs.userName(namespace.hostUID) ?? String(namespace.hostUID)
+        throw .unsupported(
+            feature: "\(name) of \(archive), owned by \(uid):\(gid), in this rootless namespace, which maps \(namespace.mappedUIDCount) user id(s)",
+            advice: "give \(user) subordinate ids in /etc/subuid and /etc/subgid (as root: usermod --add-subuids 100000-165535 "
+                + "--add-subgids 100000-165535 \(user)), then stop podlinkd and its pause process (kill $(cat $XDG_RUNTIME_DIR/podlink/pause.pid)) "
+                + "so that the next start maps them")
     }
 
     /// `.wh.NAME` becomes a 0/0 character device NAME, `.wh..wh..opq` the opaque xattr on
