@@ -1,10 +1,12 @@
 import Foundation
 import Glibc
+import PodmanClient
 import ProcessSpawn
 
-/// `run --rm /bin/true` as an ordinary user, side by side in one run: `podlink run` as the
-/// user against the user's podlinkd (in its rootless namespace), rootless podman 4.3 as
-/// the same user, and `podlink run` as root against a rootful podlinkd. Whole commands,
+/// `run --rm /bin/true` as an ordinary user, side by side in one run: the user's podlinkd
+/// (in its rootless namespace) through the SDK (PodmanClient.run, as the rootful
+/// lifecycle benchmarks measure it) and through `podlink run` as the user, rootless podman
+/// 4.3 as the same user, and the same two against a rootful podlinkd. Commands are whole,
 /// from exec to exit, as a user at a terminal meets them.
 enum RootlessBenchmarks {
     static let rounds = 10
@@ -70,12 +72,30 @@ enum RootlessBenchmarks {
                 }
             }
         }
+        var noNetwork = PodmanClient.CreateOptions()
+        noNetwork.network = "none"
+        let userClient = try await PodmanClient.connect(to: "unix:\(runtimeDir)/podlink/io.podman")
+        let rootfulClient = try await PodmanClient.connect(to: "unix:\(rootfulSocket)")
+        func measureSDK(_ name: String, _ client: PodmanClient) async throws -> Harness.Result {
+            try await harness.measureAsync(name) {
+                for _ in 0..<rounds {
+                    let code = try await client.run(image: "busybox", command: ["/bin/true"], options: noNetwork)
+                    guard code == 0 else { throw BenchmarkError("\(name): exit code \(code)") }
+                }
+            }
+        }
+        let sdk = try await measureSDK("PodmanClient.run --network none, rootless podlinkd", userClient)
+        let sdkRootful = try await measureSDK("PodmanClient.run --network none, rootful podlinkd", rootfulClient)
+        await userClient.close()
+        await rootfulClient.close()
         let none = ["run", "--rm", "--network", "none", "localhost/busybox", "true"]
         let ours = try await measure("podlink run --rm --network none, rootless", asUser([podlinkPath] + none))
         let oursRootful = try await measure("podlink run --rm --network none, rootful", [podlinkPath] + rootful + none)
         let slirp = try await measure("podlink run --rm (slirp4netns), rootless", asUser([podlinkPath, "run", "--rm", "localhost/busybox", "true"]))
-        let within = ours.median / oursRootful.median
-        print(String(format: "  ratio: rootless podlink run --rm takes %.2fx the rootful one (goal: within 1.5x: %@)", within, within <= 1.5 ? "met" : "NOT met"))
+        for (name, rootlessResult, rootfulResult) in [("PodmanClient.run", sdk, sdkRootful), ("podlink run --rm", ours, oursRootful)] {
+            let within = rootlessResult.median / rootfulResult.median
+            print(String(format: "  ratio: rootless %@ takes %.2fx the rootful one (goal: within 1.5x: %@)", name, within, within <= 1.5 ? "met" : "NOT met"))
+        }
         let podman = "/usr/bin/podman"
         guard access(podman, X_OK) == 0 else {
             print("  (podman missing: scripts/setup-bench installs it)")
@@ -86,7 +106,8 @@ enum RootlessBenchmarks {
         }
         let podmanNone = try await measure("podman 4.3 run --rm --network none, rootless", asUser([podman] + none))
         let podmanSlirp = try await measure("podman 4.3 run --rm (slirp4netns), rootless", asUser([podman, "run", "--rm", "localhost/busybox", "true"]))
-        harness.ratio(ours, over: podmanNone, goal: 3)
+        harness.ratio(sdk, over: podmanNone, goal: 3)
+        harness.ratio(ours, over: podmanNone)
         harness.ratio(slirp, over: podmanSlirp)
         return harness
     }

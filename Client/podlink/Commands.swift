@@ -5,7 +5,7 @@ import PodmanClient
 import Varlink
 
 struct Ps: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers.")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Show all containers, not only running ones.") var all = false
     @Flag(name: .shortAndLong, help: "Show only IDs.") var quiet = false
@@ -163,7 +163,7 @@ struct ContainerCreateArguments: ParsableArguments {
 }
 
 struct Create: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container (not started); prints its ID.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container (not started); prints its ID.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var arguments: ContainerCreateArguments
 
@@ -174,6 +174,7 @@ struct Create: AsyncParsableCommand {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Create and start a container attached to this terminal; exit with its exit code (or print its ID with -d).",
         discussion: "With -i this terminal's input goes to the container; with -t it gets a terminal (raw mode here). ctrl-p,ctrl-q detaches.")
     @OptionGroup var global: GlobalOptions
@@ -200,6 +201,7 @@ struct Run: AsyncParsableCommand {
 
 struct Attach: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "attach",
         abstract: "Attach this terminal to a running container; exit with its exit code. ctrl-p,ctrl-q detaches.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Keys that detach (default ctrl-p,ctrl-q).") var detachKeys: String?
@@ -228,6 +230,7 @@ struct Attach: AsyncParsableCommand {
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "exec",
         abstract: "Run a command in a running container; exit with its exit code (126: not executable, 127: not found).")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Send this terminal's input.") var interactive = false
@@ -284,7 +287,7 @@ extension ContainerAction {
 }
 
 struct Start: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start containers; with -a, attached to this terminal (one container).")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start containers; with -a, attached to this terminal (one container).")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Attach: the container's output here, its exit code as ours.") var attach = false
     @Flag(name: .shortAndLong, help: "With -a, send this terminal's input.") var interactive = false
@@ -367,7 +370,7 @@ struct Rm: ContainerAction {
 }
 
 struct Wait: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Wait for containers to exit; print their exit codes.")
+    static let configuration = CommandConfiguration(commandName: "wait", abstract: "Wait for containers to exit; print their exit codes.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Containers (name or ID).") var containers: [String]
     func run() async throws {
@@ -378,7 +381,7 @@ struct Wait: AsyncParsableCommand {
 }
 
 struct Logs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a container's output.")
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a container's output.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Follow until the container stops.") var follow = false
     @Option(help: "Only the last N lines.") var tail: Int?
@@ -400,7 +403,7 @@ struct Logs: AsyncParsableCommand {
 }
 
 struct Inspect: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print podman's inspect JSON for containers or images.")
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print podman's inspect JSON for containers or images.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "container or image (default: container, else image).") var type: String?
     @Option(name: .shortAndLong, help: "A Go template applied to each, such as '{{.State.Pid}}' or '{{json .Config}}'.")
@@ -443,7 +446,7 @@ struct Inspect: AsyncParsableCommand {
 }
 
 struct Images: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List images.")
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Show only IDs.") var quiet = false
     @Option(help: "table or json.") var format: OutputFormat = .table
@@ -466,7 +469,7 @@ struct Images: AsyncParsableCommand {
 }
 
 struct Import: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Import a rootfs tarball (plain or gzip) as an image; prints its ID.")
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a rootfs tarball (plain or gzip) as an image; prints its ID.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "Dockerfile instruction to apply (CMD, ENV, ...), repeatable.") var change: [String] = []
     @Argument(help: "The tarball (a path on the daemon's machine).") var tarball: String
@@ -478,7 +481,7 @@ struct Import: AsyncParsableCommand {
 }
 
 struct Load: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load images from a docker-archive or oci-archive tarball.")
+    static let configuration = CommandConfiguration(commandName: "load", abstract: "Load images from a docker-archive or oci-archive tarball.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "The archive (a path on the daemon's machine).") var input: String
     func run() async throws {
@@ -488,7 +491,7 @@ struct Load: AsyncParsableCommand {
 }
 
 struct Rmi: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove images.")
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove images.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Remove the containers using them too.") var force = false
     @Argument(help: "Images (reference or ID).") var images: [String]
@@ -503,7 +506,7 @@ struct Rmi: AsyncParsableCommand {
 }
 
 struct Tag: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Give an image another name.")
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The image.") var image: String
     @Argument(help: "The new name.") var name: String
@@ -511,7 +514,7 @@ struct Tag: AsyncParsableCommand {
 }
 
 struct Info: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe the host and the store.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe the host and the store.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "table or json.") var format: OutputFormat = .table
     func run() async throws {
@@ -537,7 +540,7 @@ struct Info: AsyncParsableCommand {
 }
 
 struct Version: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the daemon's version.")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the daemon's version.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "table or json.") var format: OutputFormat = .table
     func run() async throws {
@@ -551,7 +554,7 @@ struct Version: AsyncParsableCommand {
 }
 
 struct Events: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print events as they happen.")
+    static let configuration = CommandConfiguration(commandName: "events", abstract: "Print events as they happen.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "key=value: type, event, container, image (repeatable).") var filter: [String] = []
     @Option(help: "Show events since this time (RFC 3339, unix seconds, or a duration like 10m).") var since: String = ""

@@ -7,6 +7,7 @@ import PodmanClient
 
 struct Cp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cp",
         abstract: "Copy files and directories between a container and this machine.",
         discussion: """
             One side is CONTAINER:PATH (an absolute path in the container, which may be running \

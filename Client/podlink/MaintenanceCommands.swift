@@ -5,6 +5,7 @@ import PodmanClient
 
 struct Top: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "top",
         abstract: "Show a container's processes.",
         discussion: "Columns are ps descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm, ...): podlink top NAME pid,args")
     @OptionGroup var global: GlobalOptions
@@ -18,6 +19,7 @@ struct Top: AsyncParsableCommand {
 
 struct Mount: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mount",
         abstract: "Mount containers' root file systems on the daemon's machine and print where; with no container, list the mounted ones.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Containers (name or ID).") var containers: [String] = []
@@ -51,7 +53,7 @@ struct Umount: AsyncParsableCommand {
 }
 
 struct Diff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show what a container changed in its image's files (A added, C changed, D deleted).")
+    static let configuration = CommandConfiguration(commandName: "diff", abstract: "Show what a container changed in its image's files (A added, C changed, D deleted).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "table or json.") var format: OutputFormat = .table
     @Argument(help: "A container or an image.") var name: String

@@ -5,6 +5,7 @@ import PodmanClient
 
 struct Port: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "port",
         abstract: "List a container's published ports, or the host address of one of them.",
         discussion: "podlink port web 80/tcp prints the host address container port 80/tcp is published on.")
     @OptionGroup var global: GlobalOptions

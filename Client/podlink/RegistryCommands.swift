@@ -19,6 +19,7 @@ private func absolute(_ path: String) -> String {
 
 struct Pull: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pull",
         abstract: "Pull an image from a registry; prints its ID.",
         discussion: "Short names are resolved through the daemon's registries.conf (unqualified-search-registries). On a terminal the progress is shown on standard error.")
     @OptionGroup var global: GlobalOptions
@@ -49,7 +50,7 @@ struct Pull: AsyncParsableCommand {
 }
 
 struct Push: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Push an image to a registry.")
+    static let configuration = CommandConfiguration(commandName: "push", abstract: "Push an image to a registry.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "Manifest format: oci or v2s2 (default: the image's own).") var format: String = ""
     @Flag(name: .shortAndLong, help: "No progress.") var quiet = false
@@ -64,6 +65,7 @@ struct Push: AsyncParsableCommand {
 
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "search",
         abstract: "Search registries for repositories whose name contains TERM.",
         discussion: "A distribution registry offers only its catalog: names are matched, without descriptions or stars. HOST/TERM searches that registry.")
     @OptionGroup var global: GlobalOptions
@@ -81,7 +83,7 @@ struct Search: AsyncParsableCommand {
 }
 
 struct Save: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Save an image to a local archive.")
+    static let configuration = CommandConfiguration(commandName: "save", abstract: "Save an image to a local archive.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "The file to write.") var output: String
     @Option(help: "docker-archive, oci-archive or oci-dir (a tarball of the layout).") var format = "docker-archive"
@@ -95,7 +97,7 @@ struct Save: AsyncParsableCommand {
 }
 
 struct Export: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Export a container's file system as a tar.")
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a container's file system as a tar.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "The file to write.") var output: String
     @Argument(help: "The container.") var container: String
@@ -106,7 +108,7 @@ struct Export: AsyncParsableCommand {
 }
 
 struct Commit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Make an image of a container's changes; prints its ID.")
+    static let configuration = CommandConfiguration(commandName: "commit", abstract: "Make an image of a container's changes; prints its ID.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.customShort("c"), .long], help: "Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, LABEL, EXPOSE, ...), repeatable.") var change: [String] = []
     @Option(name: .shortAndLong, help: "The image's author.") var author = ""
@@ -126,7 +128,7 @@ struct Commit: AsyncParsableCommand {
 }
 
 struct History: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show how an image was made, newest step first.")
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show how an image was made, newest step first.")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Whole IDs and commands.") var noTrunc = false
     @Flag(name: .shortAndLong, help: "Only IDs.") var quiet = false
@@ -147,6 +149,7 @@ struct History: AsyncParsableCommand {
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "login",
         abstract: "Log the daemon in to a registry.",
         discussion: "The daemon checks the credentials with the registry and keeps them in its auth file, where its pulls and pushes find them.")
     @OptionGroup var global: GlobalOptions
@@ -168,7 +171,7 @@ struct Login: AsyncParsableCommand {
 }
 
 struct Logout: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Make the daemon forget a registry's credentials.")
+    static let configuration = CommandConfiguration(commandName: "logout", abstract: "Make the daemon forget a registry's credentials.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Every registry's.") var all = false
     @Argument(help: "The registry, HOST[:PORT].") var registry: String?
