@@ -9,7 +9,9 @@
 //   _PODLINK_PAUSE=READY,GO   become the pause process: unshare a user and a mount
 //                             namespace, tell the parent on READY, wait on GO while the
 //                             parent writes the id mappings, then hold the namespaces
-//                             open for as long as it lives.
+//                             open for as long as it lives. With _PODLINK_PAUSE_JOIN=PID
+//                             it joins PID's namespaces instead (a pause process killed
+//                             while containers ran: their conmon still holds them).
 //   _PODLINK_JOIN_USERNS=PID  join PID's user and mount namespaces (the pause process),
 //                             then carry on into main as root of that namespace.
 #define _GNU_SOURCE
@@ -41,15 +43,45 @@ static void become_root(void) {
     (void)setresuid(0, 0, 0);
 }
 
+/// setns into PID's user and mount namespaces; 0, or the errno of the step that failed
+/// (and what it was, in entry_error).
+static int join_namespaces(const char *pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%s/ns/user", pid);
+    int user = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%s/ns/mnt", pid);
+    int mount = open(path, O_RDONLY | O_CLOEXEC);
+    int code = 0;
+    if (user < 0 || mount < 0) {
+        code = errno;
+        snprintf(entry_error, sizeof entry_error, "opening the namespaces of process %s: %s", pid, strerror(code));
+    } else if (setns(user, CLONE_NEWUSER) != 0) {
+        code = errno;
+        snprintf(entry_error, sizeof entry_error, "joining the user namespace of process %s: %s", pid, strerror(code));
+    } else if (setns(mount, CLONE_NEWNS) != 0) {
+        code = errno;
+        snprintf(entry_error, sizeof entry_error, "joining the mount namespace of process %s: %s", pid, strerror(code));
+    }
+    if (user >= 0) close(user);
+    if (mount >= 0) close(mount);
+    return code;
+}
+
 static void become_pause_process(const char *descriptors) {
     int ready = -1, go = -1;
     if (sscanf(descriptors, "%d,%d", &ready, &go) != 2) _exit(125);
     unsetenv("_PODLINK_PAUSE");
+    const char *join = getenv("_PODLINK_PAUSE_JOIN");
     unsigned char status = 0;
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) status = (unsigned char)errno;
+    if (join != NULL) {
+        status = (unsigned char)join_namespaces(join);
+        unsetenv("_PODLINK_PAUSE_JOIN");
+    } else if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+        status = (unsigned char)errno;
+    }
     if (write(ready, &status, 1) != 1 || status != 0) _exit(125);
-    // The parent writes uid_map and gid_map, then one byte; it closes GO without
-    // writing when it could not.
+    // The parent writes uid_map and gid_map (of a new namespace), then one byte; it
+    // closes GO without writing when it could not.
     unsigned char answer;
     if (read(go, &answer, 1) != 1) _exit(125);
     close(ready);
@@ -74,23 +106,10 @@ static void become_pause_process(const char *descriptors) {
 
 static void join_user_namespace(const char *pid) {
     unsetenv("_PODLINK_JOIN_USERNS");
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%s/ns/user", pid);
-    int user = open(path, O_RDONLY | O_CLOEXEC);
-    snprintf(path, sizeof path, "/proc/%s/ns/mnt", pid);
-    int mount = open(path, O_RDONLY | O_CLOEXEC);
-    if (user < 0 || mount < 0) {
-        snprintf(entry_error, sizeof entry_error, "opening the namespaces of pause process %s: %s", pid, strerror(errno));
-    } else if (setns(user, CLONE_NEWUSER) != 0) {
-        snprintf(entry_error, sizeof entry_error, "joining the user namespace of pause process %s: %s", pid, strerror(errno));
-    } else if (setns(mount, CLONE_NEWNS) != 0) {
-        snprintf(entry_error, sizeof entry_error, "joining the mount namespace of pause process %s: %s", pid, strerror(errno));
-    } else {
+    if (join_namespaces(pid) == 0) {
         become_root();
         entry_joined = 1;
     }
-    if (user >= 0) close(user);
-    if (mount >= 0) close(mount);
 }
 
 __attribute__((constructor)) static void podlink_rootless_entry(void) {

@@ -128,6 +128,19 @@ struct RootlessTests {
                 return fetched?.stdout == "alive\n"
             }
 
+            // The pause process killed while the container runs: the next daemon's pause
+            // process joins the namespace the container's conmon still holds.
+            await daemon.stop()
+            kill(firstPause, SIGKILL)
+            try await eventually("the pause process is gone") { kill(firstPause, 0) != 0 }
+            try await daemon.start()
+            let joinedPause = try #require(daemon.pausePID)
+            #expect(joinedPause != firstPause)
+            let joinedNamespace = namespaceLink(joinedPause)
+            #expect(joinedNamespace == namespaceLink(containerPID) && joinedNamespace != nil)
+            #expect(try await daemon.podlinkSucceeds(["inspect", "--format", "{{.State.Status}}", "survivor"]) == "running")
+            #expect(try await daemon.podlinkSucceeds(["exec", "survivor", "cat", "/kept/mark"]) == "up")
+
             // A reboot: every process of the user dies, the runtime directory is emptied.
             await daemon.stop()
             _ = try await Tool.run(["pkill", "-KILL", "-U", String(daemon.user.uid)])
@@ -135,7 +148,7 @@ struct RootlessTests {
             try FileManager.default.removeItem(atPath: daemon.runtimeDir + "/podlink")
             try await daemon.start()
             let secondPause = try #require(daemon.pausePID)
-            #expect(secondPause != firstPause)
+            #expect(secondPause != firstPause && secondPause != joinedPause)
             let status = try await daemon.podlinkSucceeds(["inspect", "--format", "{{.State.Status}}", "survivor"])
             #expect(status == "exited" || status == "configured", "\(status)")
             // It starts again, with its volume and its port.
@@ -201,6 +214,11 @@ struct RootlessTests {
 private func uidMapLines(pid: Int32) -> [String] {
     let text = (try? String(contentsOfFile: "/proc/\(pid)/uid_map", encoding: .utf8)) ?? ""
     return text.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+}
+
+/// The user namespace of a process, as /proc names it.
+private func namespaceLink(_ pid: Int32) -> String? {
+    try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/user")
 }
 
 /// Waits up to 15 s for `condition`.

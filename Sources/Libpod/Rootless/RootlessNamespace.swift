@@ -78,14 +78,42 @@ public struct RootlessNamespace: Sendable {
         defer { lock.release() }
         if let pid = runningPauseProcess() { return (pid, false) }
         let plan = try plan()
-        let pid = try await startPauseProcess(plan)
+        // Killed while containers ran, the pause process leaves their namespace to their
+        // conmon processes: a new one joins it, so the containers stay visible (their
+        // mounts, their state); otherwise (after a reboot) a new namespace is made.
+        let pid = try await startPauseProcess(plan, joining: namespaceHolder())
         try FileSystem.writeAtomically(pidFile, Array("\(pid)\n".utf8), mode: 0o600)
         return (pid, true)
     }
 
+    /// A conmon of ours still running in a user namespace other than this process's:
+    /// what holds the namespace of a pause process that was killed.
+    func namespaceHolder() -> pid_t? {
+        let ownNamespace = Self.namespaceLink("self")
+        for id in FileSystem.list(runtimeDirectory + "/containers") {
+            guard let text = (try? FileSystem.readString(runtimeDirectory + "/containers/" + id + "/conmon.pid")) ?? nil,
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+            else { continue }
+            var info = stat()
+            guard stat("/proc/\(pid)", &info) == 0, info.st_uid == uid,
+                UserNamespace.readProcFile("/proc/\(pid)/comm").hasPrefix("conmon"),
+                let namespace = Self.namespaceLink(String(pid)), namespace != ownNamespace
+            else { continue }
+            return pid
+        }
+        return nil
+    }
+
+    private static func namespaceLink(_ process: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 128)
+        let count = readlink("/proc/\(process)/ns/user", &buffer, buffer.count - 1)
+        return count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
     /// Starts our own executable as the pause process (the entry's `_PODLINK_PAUSE`),
-    /// maps its ids once it has unshared, then lets it go on.
-    private func startPauseProcess(_ plan: Plan) async throws(LibpodError) -> pid_t {
+    /// maps its ids once it has unshared (or lets it join `holder`'s namespaces), then
+    /// lets it go on.
+    private func startPauseProcess(_ plan: Plan, joining holder: pid_t?) async throws(LibpodError) -> pid_t {
         var ready: [Int32] = [-1, -1]
         var go: [Int32] = [-1, -1]
         guard let pipe2 = LinuxCalls.pipe2, pipe2(&ready, O_CLOEXEC) == 0 else { throw FileSystem.failure("making a pipe for", "the pause process") }
@@ -98,7 +126,8 @@ public struct RootlessNamespace: Sendable {
         let pid: pid_t
         do {
             pid = try ProcessSpawn.spawn(
-                [executable], descriptors: [(ready[1], 3), (go[0], 4)], environment: ["_PODLINK_PAUSE=3,4"])
+                [executable], descriptors: [(ready[1], 3), (go[0], 4)],
+                environment: ["_PODLINK_PAUSE=3,4"] + (holder.map { ["_PODLINK_PAUSE_JOIN=\($0)"] } ?? []))
         } catch {
             throw .helperFailed(program: executable, cause: "starting the pause process: \(error)")
         }
@@ -111,13 +140,16 @@ public struct RootlessNamespace: Sendable {
             kill(pid, SIGKILL)
             _ = ProcessSpawn.blockingWait(pid)
             let cause = status == 255 ? "it ended before making its namespace" : String(cString: strerror(Int32(status)))
+            if let holder {
+                throw .helperFailed(program: executable, cause: "the pause process could not join the namespace of conmon \(holder): \(cause)")
+            }
             throw .unsupported(
                 feature: "a user namespace (unshare: \(cause))",
                 advice: "rootless containers need user namespaces: check that the sysctl user.max_user_namespaces is not 0 "
                     + "(and kernel.unprivileged_userns_clone is 1 where it exists)")
         }
         do throws(LibpodError) {
-            try await writeMappings(plan, pid: pid)
+            if holder == nil { try await writeMappings(plan, pid: pid) }
         } catch {
             kill(pid, SIGKILL)
             _ = ProcessSpawn.blockingWait(pid)
