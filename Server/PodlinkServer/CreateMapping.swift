@@ -34,7 +34,7 @@ enum CreateMapping {
     /// Fields whose capability Podlink does not have yet, with what would bring it. Each
     /// is refused only when set to something other than podman's default.
     private static func refuseUnsupported(_ create: IoPodman.Create) throws(CreateError) {
-        let userNamespaces = "user namespaces come with rootless support, which is not built yet"
+        let userNamespaces = "per-container user namespaces are not built: a rootless podlinkd (started by the user) runs every container in that user's namespace"
         let platforms = "the runtime pulls only this machine's platform for containers; pull the image for another platform with `podlink pull --override-arch` and give its ID"
         for (field, value) in [("uidmap", create.uidmap), ("gidmap", create.gidmap)] where !(value ?? []).isEmpty {
             throw CreateError(field: field, message: "is not supported: \(userNamespaces)")
