@@ -161,12 +161,11 @@ final class RootlessDaemon: @unchecked Sendable {
     }
 
     /// Mounts under the test's directories in the user's mount namespace (the pause
-    /// process's), where the daemon's overlays live.
-    func namespaceMounts(all: Bool = false) -> [String] {
-        guard let pause = pausePID,
-            let table = try? String(contentsOfFile: "/proc/\(pause)/mountinfo", encoding: .utf8)
-        else { return all ? ["(no mount table for pause process \(pausePID ?? 0))"] : [] }
-        return table.split(separator: "\n").map(String.init).filter { all || $0.contains(root) }
+    /// process's), where the daemon's overlays live. (Read to the end: the namespace's
+    /// table holds every mount of the host's too, and the daemon's come last.)
+    func namespaceMounts() -> [String] {
+        guard let pause = pausePID else { return [] }
+        return MountTable.read(process: String(pause)).split(separator: "\n").map(String.init).filter { $0.contains(root) }
     }
 
     /// Processes of the user: the daemon, the pause process, conmon, slirp4netns and the

@@ -239,8 +239,9 @@ public enum Tool {
 /// stops after the first short read, so whatever lies past the first 4 KiB (the mounts a
 /// test made last) would be missing.
 public enum MountTable {
-    public static func read() -> String {
-        let descriptor = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
+    /// This process's table, or that of `process` (a pid: another mount namespace's).
+    public static func read(process: String = "self") -> String {
+        let descriptor = open("/proc/\(process)/mountinfo", O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return "" }
         defer { close(descriptor) }
         var table: [UInt8] = []
