@@ -28,9 +28,8 @@ enum RootlessEntry {
         // under `unshare -r`, say): served as it is.
         if geteuid() == 0 { return namespace.isInitial ? .rootful : .joined }
         let rootless = try RootlessNamespace.forCurrentUser()
-        let (pid, created) = try await rootless.ensurePauseProcess()
-        if created {
-            let plan = try rootless.plan()
+        let (pid, made) = try await rootless.ensurePauseProcess()
+        if let plan = made {
             if plan.singleID {
                 logger.warning("user \(getuid()) has no subordinate ids: the namespace maps only this user, so images with files of other owners cannot be used; add ranges to /etc/subuid and /etc/subgid (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)")
             }

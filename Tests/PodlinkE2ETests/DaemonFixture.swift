@@ -73,14 +73,7 @@ final class Daemon: @unchecked Sendable {
             environment + inNetworkNamespace([Environment.builtProduct("podlinkd"), "--config", configFile, "--log-level", "warning"])
                 + arguments + [address])
         self.process = process
-        // Connectable, not merely present: a socket file left by a crash is there already.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !unixSocketAccepts(socket) {
-            guard ContinuousClock.now < deadline, process.process.isRunning else {
-                throw TestFailure("podlinkd did not come up on \(socket)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitUntilAccepting(socket, started: process, what: "podlinkd")
     }
 
     /// The daemon's process ID, while it runs.

@@ -125,13 +125,7 @@ final class RootlessDaemon: @unchecked Sendable {
         let process = try ChildProcess.start(
             inNetworkNamespace(asUser([Environment.builtProduct("podlinkd"), "--log-level", "warning"])))
         self.process = process
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !unixSocketAccepts(socket) {
-            guard ContinuousClock.now < deadline, process.process.isRunning else {
-                throw TestFailure("the user's podlinkd did not come up on \(socket)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitUntilAccepting(socket, started: process, what: "the user's podlinkd")
     }
 
     /// The daemon process (the one that joined the namespace: exec keeps the pid).

@@ -67,10 +67,7 @@ struct RootlessTests {
                 "run", "-d", "--name", "web", "-p", "127.0.0.1:18090:8080", "localhost/busybox", "sh", "-c",
                 "echo hello-rootless > /tmp/index.html && exec httpd -f -p 8080 -h /tmp",
             ])
-            try await eventually("the published port answers") {
-                let fetched = try? await Tool.run(daemon.inNetworkNamespace(["busybox", "wget", "-qO-", "http://127.0.0.1:18090/index.html"]))
-                return fetched?.stdout == "hello-rootless\n"
-            }
+            try await daemon.eventuallyServes("http://127.0.0.1:18090/index.html", "hello-rootless\n", what: "the published port answers")
             // A second container on the same host port: refused, nothing left running.
             let taken = try await daemon.podlink(["run", "-d", "-p", "127.0.0.1:18090:8080", "localhost/busybox", "sleep", "100"])
             #expect(taken.status != 0 && taken.stderr.contains("18090"), "\(taken)")
@@ -81,10 +78,7 @@ struct RootlessTests {
                 "run", "-d", "--pod", "pod1", "--name", "in-pod", "localhost/busybox", "sh", "-c",
                 "echo from-pod > /tmp/i.html && exec httpd -f -p 80 -h /tmp",
             ])
-            try await eventually("the pod's port answers") {
-                let fetched = try? await Tool.run(daemon.inNetworkNamespace(["busybox", "wget", "-qO-", "http://127.0.0.1:18091/i.html"]))
-                return fetched?.stdout == "from-pod\n"
-            }
+            try await daemon.eventuallyServes("http://127.0.0.1:18091/i.html", "from-pod\n", what: "the pod's port answers")
             try await daemon.podlinkSucceeds(["pod", "rm", "-f", "pod1"])
 
             // Refusals that say what to do.
@@ -123,10 +117,7 @@ struct RootlessTests {
             #expect(daemon.pausePID == firstPause)
             #expect(try await daemon.podlinkSucceeds(["inspect", "--format", "{{.State.Status}}", "survivor"]) == "running")
             #expect(try await daemon.podlinkSucceeds(["exec", "survivor", "cat", "/kept/mark"]) == "up")
-            try await eventually("the published port still answers") {
-                let fetched = try? await Tool.run(daemon.inNetworkNamespace(["busybox", "wget", "-qO-", "http://127.0.0.1:18092/i"]))
-                return fetched?.stdout == "alive\n"
-            }
+            try await daemon.eventuallyServes("http://127.0.0.1:18092/i", "alive\n", what: "the published port still answers")
 
             // The pause process killed while the container runs: the next daemon's pause
             // process joins the namespace the container's conmon still holds.
@@ -154,10 +145,7 @@ struct RootlessTests {
             // It starts again, with its volume and its port.
             try await daemon.podlinkSucceeds(["start", "survivor"])
             #expect(try await daemon.podlinkSucceeds(["exec", "survivor", "cat", "/kept/mark"]) == "up")
-            try await eventually("the published port answers after the reboot") {
-                let fetched = try? await Tool.run(daemon.inNetworkNamespace(["busybox", "wget", "-qO-", "http://127.0.0.1:18092/i"]))
-                return fetched?.stdout == "alive\n"
-            }
+            try await daemon.eventuallyServes("http://127.0.0.1:18092/i", "alive\n", what: "the published port answers after the reboot")
         }
     }
 
@@ -217,6 +205,16 @@ private func uidMapLines(pid: Int32) -> [String] {
 /// The user namespace of a process, as /proc names it.
 private func namespaceLink(_ pid: Int32) -> String? {
     try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/user")
+}
+
+extension RootlessDaemon {
+    /// Waits until `url` (a published port, fetched from inside the daemon's network
+    /// namespace) answers `body`.
+    func eventuallyServes(_ url: String, _ body: String, what: String) async throws {
+        try await eventually(what) {
+            (try? await Tool.run(inNetworkNamespace(["busybox", "wget", "-qO-", url])))?.stdout == body
+        }
+    }
 }
 
 /// Waits up to 15 s for `condition`.

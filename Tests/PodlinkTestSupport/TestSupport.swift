@@ -102,6 +102,18 @@ public func withUnixSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sock
 
 /// Whether something accepts connections on the unix socket `path` (a socket file left by
 /// a crashed server exists but refuses them).
+/// Waits until a daemon that `process` started accepts on `socket` (connectable, not
+/// merely present: a socket file left by a crash is there already).
+public func waitUntilAccepting(_ socket: String, started process: ChildProcess, what: String) async throws {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while !unixSocketAccepts(socket) {
+        guard ContinuousClock.now < deadline, process.process.isRunning else {
+            throw TestFailure("\(what) did not come up on \(socket)")
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
 public func unixSocketAccepts(_ path: String) -> Bool {
     let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(descriptor) }

@@ -500,9 +500,9 @@ extension Runtime {
                 await disconnectNetworks(id)
             }
             if let slirp {
-                if let (_, exitDescriptor) = try? await slirp.value, exitDescriptor != slirpExitDescriptor { close(exitDescriptor) }
-                if slirpExitDescriptor >= 0 { close(slirpExitDescriptor) }
-                slirpExitDescriptor = -1
+                // Its exit pipe, if the failure came before it was taken, is closed with
+                // the one taken (the defer): slirp4netns then ends.
+                if slirpExitDescriptor < 0, let (_, exitDescriptor) = try? await slirp.value { slirpExitDescriptor = exitDescriptor }
                 await disconnectNetworks(id)
             }
             bestEffort("unmounting the root file system of \(id.prefix(12)) after a failed start") { () throws(LibpodError) in

@@ -18,30 +18,9 @@ final class AttachSocket: SessionStreams {
     /// The most conmon takes in one packet.
     static let maximumInputPacket = 32768
 
-    /// Connects to the socket at `path`, through /proc/self/fd so that a path longer
-    /// than a socket address can hold works too.
+    /// Connects to the socket at `path` (of any length).
     init(path: String) throws(LibpodError) {
-        // O_PATH, which the Glibc module does not name.
-        let directory = open(path, 0o10_000_000 | O_CLOEXEC)
-        guard directory >= 0 else { throw FileSystem.failure("opening conmon's attach socket", path) }
-        defer { close(directory) }
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { throw FileSystem.failure("making a socket for", path) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let shortPath = "/proc/self/fd/\(directory)"
-        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
-            for (index, byte) in shortPath.utf8.enumerated() { bytes[index] = byte }
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard result == 0 else {
-            let code = errno
-            close(socket)
-            throw FileSystem.failure("connecting to conmon's attach socket", path, code)
-        }
-        descriptor = socket
+        descriptor = try UnixSocket.connect(path, type: SOCK_SEQPACKET, what: "conmon's attach socket")
     }
 
 

@@ -135,6 +135,8 @@ extension Runtime {
                 feature: "slirp4netns without /dev/net/tun (\(String(cString: strerror(errno))))",
                 advice: "slirp4netns opens /dev/net/tun as the user: give it mode 0666 as Debian's udev rules do (chmod 0666 /dev/net/tun), or run with --network none or host")
         }
+        // slirp4netns binds this path itself, so it must fit a socket address (108 bytes):
+        // half the ID is unique enough.
         let apiSocket = config.portMappings.isEmpty ? nil : paths.slirpDir + "/" + String(config.id.prefix(32)) + ".sock"
         if apiSocket != nil { try FileSystem.ensureDirectory(paths.slirpDir, mode: 0o700) }
         try FileSystem.ensureDirectory(runDirectory(config.id), mode: 0o700)

@@ -18,7 +18,7 @@ public struct RootlessHost: Sendable {
     public var cgroupLimitsApply: Bool { delegatedCgroup != nil }
 
     static func probe() -> RootlessHost {
-        let portText = UserNamespace.readProcFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        let portText = FileSystem.text("/proc/sys/net/ipv4/ip_unprivileged_port_start")
         return RootlessHost(
             namespace: .current, delegatedCgroup: delegatedCgroup(),
             unprivilegedPortStart: UInt16(portText.filter(\.isNumber)) ?? 1024)
@@ -29,11 +29,11 @@ public struct RootlessHost: Sendable {
     static func delegatedCgroup() -> String? {
         // Only a unified hierarchy has cgroup.controllers at its root.
         guard access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 else { return nil }
-        let own = UserNamespace.readProcFile("/proc/self/cgroup").split(separator: "\n")
+        let own = FileSystem.text("/proc/self/cgroup").split(separator: "\n")
             .first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) }
         guard let own else { return nil }
         let directory = "/sys/fs/cgroup" + (own == "/" ? "" : own)
-        let controllers = UserNamespace.readProcFile(directory + "/cgroup.controllers").split(separator: " ").map { $0.trimmingNewline }
+        let controllers = FileSystem.text(directory + "/cgroup.controllers").split(separator: " ").map { $0.trimmingNewline }
         guard access(directory + "/cgroup.subtree_control", W_OK) == 0, controllers.contains("memory"), controllers.contains("pids")
         else { return nil }
         return own

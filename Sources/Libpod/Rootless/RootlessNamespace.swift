@@ -44,8 +44,8 @@ public struct RootlessNamespace: Sendable {
 
     public func plan() throws(LibpodError) -> Plan {
         let name = SubordinateIDs.userName(uid)
-        let uids = SubordinateIDs.parse(UserNamespace.readProcFile(subuidFile), name: name, id: uid)
-        let gids = SubordinateIDs.parse(UserNamespace.readProcFile(subgidFile), name: name, id: gid)
+        let uids = SubordinateIDs.parse(FileSystem.text(subuidFile), name: name, id: uid)
+        let gids = SubordinateIDs.parse(FileSystem.text(subgidFile), name: name, id: gid)
         if uids.isEmpty != gids.isEmpty {
             throw .config(ConfigError(
                 file: uids.isEmpty ? subuidFile : subgidFile,
@@ -67,23 +67,23 @@ public struct RootlessNamespace: Sendable {
     static func isPauseProcess(_ pid: pid_t, uid: uid_t) -> Bool {
         var info = stat()
         guard stat("/proc/\(pid)", &info) == 0, info.st_uid == uid else { return false }
-        return UserNamespace.readProcFile("/proc/\(pid)/comm").hasPrefix("podlink-pause")
+        return FileSystem.text("/proc/\(pid)/comm").hasPrefix("podlink-pause")
     }
 
     /// The pause process, made when there is none (under a lock, so that two daemons
-    /// starting at once make one).
-    public func ensurePauseProcess() async throws(LibpodError) -> (pid: pid_t, created: Bool) {
+    /// starting at once make one); `made` is the plan it was made with, nil when found.
+    public func ensurePauseProcess() async throws(LibpodError) -> (pid: pid_t, made: Plan?) {
         try FileSystem.ensureDirectory(runtimeDirectory, mode: 0o700)
         let lock = try FileLock.acquireBlocking(path: lockFile)
         defer { lock.release() }
-        if let pid = runningPauseProcess() { return (pid, false) }
+        if let pid = runningPauseProcess() { return (pid, nil) }
         let plan = try plan()
         // Killed while containers ran, the pause process leaves their namespace to their
         // conmon processes: a new one joins it, so the containers stay visible (their
         // mounts, their state); otherwise (after a reboot) a new namespace is made.
         let pid = try await startPauseProcess(plan, joining: namespaceHolder())
         try FileSystem.writeAtomically(pidFile, Array("\(pid)\n".utf8), mode: 0o600)
-        return (pid, true)
+        return (pid, plan)
     }
 
     /// A conmon of ours still running in a user namespace other than this process's:
@@ -96,7 +96,7 @@ public struct RootlessNamespace: Sendable {
             else { continue }
             var info = stat()
             guard stat("/proc/\(pid)", &info) == 0, info.st_uid == uid,
-                UserNamespace.readProcFile("/proc/\(pid)/comm").hasPrefix("conmon"),
+                FileSystem.text("/proc/\(pid)/comm").hasPrefix("conmon"),
                 let namespace = Self.namespaceLink(String(pid)), namespace != ownNamespace
             else { continue }
             return pid
@@ -104,11 +104,7 @@ public struct RootlessNamespace: Sendable {
         return nil
     }
 
-    private static func namespaceLink(_ process: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 128)
-        let count = readlink("/proc/\(process)/ns/user", &buffer, buffer.count - 1)
-        return count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
-    }
+    private static func namespaceLink(_ process: String) -> String? { FileSystem.readLink("/proc/\(process)/ns/user") }
 
     /// Starts our own executable as the pause process (the entry's `_PODLINK_PAUSE`),
     /// maps its ids once it has unshared (or lets it join `holder`'s namespaces), then
@@ -194,12 +190,7 @@ public struct RootlessNamespace: Sendable {
         guard write(descriptor, bytes, bytes.count) == bytes.count else { throw FileSystem.failure("writing", path) }
     }
 
-    static func ownExecutable() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return "/proc/self/exe" }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func ownExecutable() -> String { FileSystem.readLink("/proc/self/exe") ?? "/proc/self/exe" }
 
     /// Replaces this process by itself joined to the pause process's namespaces (the
     /// entry's `_PODLINK_JOIN_USERNS`), with the same arguments and environment.

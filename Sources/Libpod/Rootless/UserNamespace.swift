@@ -15,6 +15,8 @@ public struct IDMapping: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(inside) \(outside) \(count)" }
 
+    func contains(_ id: UInt32) -> Bool { id >= inside && UInt64(id) < UInt64(inside) + UInt64(count) }
+
     /// Parses a uid_map or gid_map file's text; a malformed line is skipped.
     public static func parse(_ text: String) -> [IDMapping] {
         text.split(separator: "\n").compactMap { line in
@@ -41,8 +43,8 @@ public struct UserNamespace: Sendable, Equatable {
 
     /// This process's namespace.
     public static let current = UserNamespace(
-        uidMappings: IDMapping.parse(Self.readProcFile("/proc/self/uid_map")),
-        gidMappings: IDMapping.parse(Self.readProcFile("/proc/self/gid_map")))
+        uidMappings: IDMapping.parse(FileSystem.text("/proc/self/uid_map")),
+        gidMappings: IDMapping.parse(FileSystem.text("/proc/self/gid_map")))
 
     /// The initial namespace maps the whole 32-bit range onto itself.
     public var isInitial: Bool {
@@ -67,32 +69,13 @@ public struct UserNamespace: Sendable, Equatable {
     /// How many ids the namespace has: 1 when only the user is mapped.
     public var mappedUIDCount: UInt64 { uidMappings.reduce(0) { $0 + UInt64($1.count) } }
 
-    public func mapsUID(_ id: UInt32) -> Bool {
-        uidMappings.contains { id >= $0.inside && UInt64(id) < UInt64($0.inside) + UInt64($0.count) }
-    }
+    public func mapsUID(_ id: UInt32) -> Bool { uidMappings.contains { $0.contains(id) } }
 
-    public func mapsGID(_ id: UInt32) -> Bool {
-        gidMappings.contains { id >= $0.inside && UInt64(id) < UInt64($0.inside) + UInt64($0.count) }
-    }
+    public func mapsGID(_ id: UInt32) -> Bool { gidMappings.contains { $0.contains(id) } }
 
     /// The host's id for an id of this namespace (a file the container's root makes is
     /// the user's on the host).
     public func hostUID(of id: UInt32) -> UInt32? {
-        uidMappings.first { id >= $0.inside && UInt64(id) < UInt64($0.inside) + UInt64($0.count) }
-            .map { $0.outside + (id - $0.inside) }
-    }
-
-    static func readProcFile(_ path: String) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return "" }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(descriptor, &buffer, buffer.count)
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        uidMappings.first { $0.contains(id) }.map { $0.outside + (id - $0.inside) }
     }
 }

@@ -53,6 +53,18 @@ enum FileSystem {
         }
     }
 
+    /// What the symbolic link at `path` points to (a /proc link too), or nil.
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// A small file (or a /proc one, whose size stat does not tell) as text; "" when it
+    /// cannot be read.
+    static func text(_ path: String) -> String { ((try? readString(path)) ?? nil) ?? "" }
+
     static func readString(_ path: String) throws(LibpodError) -> String? {
         guard let bytes = try read(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
