@@ -247,7 +247,7 @@ let package = Package(
             name: "VarlinkNIOTests",
             dependencies: [
                 "Varlink", "VarlinkNIO", "VarlinkCertification", "PodlinkTestSupport",
-                // A server on an event loop group of its own (busy polling's tests).
+                // The test servers take an event loop group.
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict,

@@ -28,11 +28,6 @@ struct PodlinkDaemon: AsyncParsableCommand {
     @Option(help: "Exit after this many milliseconds with no connection and no open call (0 = never).")
     var timeout: Int = 0
 
-    @Option(
-        name: .customLong("busy-poll"),
-        help: "After answering a client that calls back to back, poll this many microseconds for its next call before sleeping (0 = never).")
-    var busyPollMicroseconds: Int = 50
-
     @Option(help: "Configuration file (podlink.conf); must exist. Default: the standard locations.")
     var config: String?
 
@@ -60,9 +55,6 @@ struct PodlinkDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard (0...1_000_000).contains(busyPollMicroseconds) else {
-            throw ValidationError("--busy-poll takes microseconds from 0 to 1000000, not \(busyPollMicroseconds)")
-        }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -109,7 +101,6 @@ struct PodlinkDaemon: AsyncParsableCommand {
 
         var configuration = VarlinkServer.Configuration()
         configuration.idleTimeout = timeout > 0 ? .milliseconds(timeout) : nil
-        configuration.busyPollingWindow = busyPollMicroseconds > 0 ? .microseconds(busyPollMicroseconds) : nil
         configuration.logger = Logger(label: "podlinkd.varlink")
         if !allowedUIDs.isEmpty || !allowedGIDs.isEmpty {
             configuration.allowedPeers = VarlinkPeerPolicy(uids: Set(allowedUIDs), gids: Set(allowedGIDs))

@@ -29,14 +29,6 @@ public final class VarlinkServer: Sendable {
         /// calls are answered with `org.varlink.service.PermissionDenied`, then the
         /// connection closes. A TCP peer has no credentials and is refused.
         public var allowedPeers: VarlinkPeerPolicy?
-        /// After answering a client that has been calling one method after another, keep
-        /// its event loop polling this long for the next call before sleeping: on virtual
-        /// machines, waking a sleeping thread costs more than a call. Only a connection
-        /// alone on its event loop polls (the poll holds the loop), and only when its
-        /// client came back within four windows last time; never on a machine with one CPU.
-        /// nil never polls.
-        public var busyPollingWindow: Duration? = .microseconds(50)
-
         public init() {}
     }
 
@@ -53,14 +45,10 @@ public final class VarlinkServer: Sendable {
     public let configuration: Configuration
     private let state = Mutex(State())
     private let group: any EventLoopGroup
-    private let busyPollingStatistics = BusyPollingStatistics()
-    private let poller: BusyPolling?
 
     private struct State {
         var listener: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
-        /// The number of connections on each event loop, read and written on that loop.
-        var connectionsOnLoop: [ObjectIdentifier: NIOLoopBoundBox<Int>] = [:]
         var shuttingDown = false
         var idleSince: ContinuousClock.Instant? = .now
     }
@@ -73,11 +61,6 @@ public final class VarlinkServer: Sendable {
         self.service = service
         self.configuration = configuration
         self.group = group
-        // With one CPU the client cannot send its next call while the server polls for it.
-        let parallel = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
-        self.poller = configuration.busyPollingWindow.flatMap { [busyPollingStatistics] window in
-            parallel ? BusyPolling(window: window, statistics: busyPollingStatistics) : nil
-        }
     }
 
     /// Binds, then calls `onReady` (the moment to tell a supervisor: `sd_notify READY=1`),
@@ -125,13 +108,6 @@ public final class VarlinkServer: Sendable {
             unlink(socketPath)
         }
         configuration.logger.info("stopped")
-    }
-
-    /// How often busy polling caught the client's next message (`answered`) and how
-    /// often it ran out its window (`timedOut`): with many more timeouts than answers,
-    /// the window is too short for the clients, or they are not calling back to back.
-    public var busyPolling: (answered: Int, timedOut: Int) {
-        (busyPollingStatistics.answered.load(ordering: .relaxed), busyPollingStatistics.timedOut.load(ordering: .relaxed))
     }
 
     /// The TCP port the server listens on (useful after binding port 0); nil before
@@ -199,22 +175,13 @@ public final class VarlinkServer: Sendable {
             if !permitted {
                 self.configuration.logger.notice("refusing a peer", metadata: ["varlink.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unix")"])
             }
-            let eventLoop = channel.eventLoop
-            let connectionsOnLoop = self.state.withLock { state in
-                if let count = state.connectionsOnLoop[ObjectIdentifier(eventLoop)] { return count }
-                let count = NIOLoopBoundBox(0, eventLoop: eventLoop)
-                state.connectionsOnLoop[ObjectIdentifier(eventLoop)] = count
-                return count
-            }
             try channel.pipeline.syncOperations.addHandler(
                 VarlinkServerConnectionHandler(
                     service: self.service,
                     maximumMessageSize: self.configuration.maximumMessageSize,
                     logger: self.configuration.logger,
-                    eventLoop: eventLoop,
-                    permitted: permitted,
-                    busyPolling: self.poller,
-                    connectionsOnLoop: connectionsOnLoop
+                    eventLoop: channel.eventLoop,
+                    permitted: permitted
                 )
             )
             self.register(channel)

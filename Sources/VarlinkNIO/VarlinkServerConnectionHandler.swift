@@ -27,63 +27,72 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// What the connection's bytes are.
     private enum Mode {
         case varlink
+        /// A bounded upgrade: the next bytes, up to a count, go to the call; then varlink.
+        case receiving(Receiving)
+        /// A bounded upgrade whose client hung up or shut down its side before sending
+        /// everything: bytes are dropped and the connection closes when the call ends.
+        case receivingAbandoned
         /// Upgraded: bytes pass through to the raw connection's handlers.
         case raw
-        /// A bounded upgrade: the next bytes, up to a count, go to the call; then varlink.
-        case receiving
+
+        var isVarlink: Bool {
+            if case .varlink = self { return true }
+            return false
+        }
     }
 
     typealias ReceivedBytes = NIOThrowingAsyncSequenceProducer<
         ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, ReceivingDelegate
     >
-    /// The bounded upgrade in progress: how many bytes the call still gets, and where they go.
-    private var receiving: (remaining: Int, source: ReceivedBytes.Source)?
-    /// The call's consumer has enough buffered: reads wait until it asks for more.
-    private var receivingHeld = false
-    /// Set once a call made a bounded upgrade: its return value is not a reply.
-    private var dropFinalReply = false
+    /// A bounded upgrade in progress.
+    private struct Receiving {
+        /// How many bytes the call still gets.
+        var remaining: Int
+        let source: ReceivedBytes.Source
+        /// The call's consumer has enough buffered: reads wait until it asks for more.
+        var held = false
+    }
+
+    /// The call being handled.
+    private enum Call {
+        case none
+        /// `task` is nil until `Task.immediate` returns (a call that finishes inside it
+        /// never gets one); `upgraded` is set once the call made a bounded upgrade, after
+        /// which its return value is not a reply.
+        case running(task: Task<Void, Never>?, streaming: Bool, upgraded: Bool)
+
+        var isRunning: Bool {
+            if case .running = self { return true }
+            return false
+        }
+        var upgraded: Bool {
+            if case .running(_, _, let upgraded) = self { return upgraded }
+            return false
+        }
+    }
 
     private let service: VarlinkService
     private let logger: Logger
     private let executor: EventLoopExecutor
     private var framer: NULFramer
     private var mode = Mode.varlink
+    private var call = Call.none
     private var context: ChannelHandlerContext?
 
-    /// The call being handled, if any, and whether it is a stream.
-    private var current: (task: Task<Void, Never>, streaming: Bool)?
-    private var busy = false
     /// Set while `processCalls` runs, so that a call finishing inside it does not
     /// start a nested loop.
     private var processing = false
     private var unflushed = false
+    /// The client shut down its sending side: answer what it sent, then close.
     private var inputClosed = false
+    /// The server is stopping: finish the current call, start no other, then close.
     private var stopping = false
     /// A read NIO asked for while a call was busy and enough bytes were buffered.
     private var readHeld = false
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
-
-    private let busyPolling: BusyPolling?
-    /// The server's connections on this event loop, this one included: polling blocks
-    /// the loop, so only a connection alone on it polls.
-    private let connectionsOnLoop: NIOLoopBoundBox<Int>
-    /// Whether a reply went out since the client's last message.
-    private var replied = false
-    /// When the connection last went idle after replying, until the client's next message.
-    private var idleSince: ContinuousClock.Instant?
-    /// Whether the client's last message came within `BusyPolling.promptness` of the reply before it.
-    private var clientIsPrompt = false
-    private var pollScheduled = false
-    private enum DescriptorLookup {
-        case notYet
-        case found(CInt)
-        /// Not a socket, or no /proc: the connection never polls.
-        case unavailable
-    }
-    /// The connection's socket, looked up on its first poll.
-    private var descriptor = DescriptorLookup.notYet
 
     /// Past this many buffered bytes, a busy connection stops reading: a client that
     /// pipelines without end is held back by TCP, not by our memory.
@@ -98,14 +107,10 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         maximumMessageSize: Int,
         logger: Logger,
         eventLoop: any EventLoop,
-        permitted: Bool,
-        busyPolling: BusyPolling?,
-        connectionsOnLoop: NIOLoopBoundBox<Int>
+        permitted: Bool
     ) {
         self.service = service
         self.permitted = permitted
-        self.busyPolling = busyPolling
-        self.connectionsOnLoop = connectionsOnLoop
         self.logger = logger
         self.executor = EventLoopExecutor(eventLoop)
         self.framer = NULFramer(maximumMessageSize: maximumMessageSize)
@@ -113,12 +118,10 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        connectionsOnLoop.value += 1
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        connectionsOnLoop.value -= 1
     }
 
     // MARK: Inbound
@@ -127,33 +130,29 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         switch mode {
         case .raw:
             context.fireChannelRead(data)
-        case .receiving:
+        case .receiving, .receivingAbandoned:
             deliverReceived(unwrapInboundIn(data))
         case .varlink:
-            if let idleSince, let busyPolling {
-                clientIsPrompt = ContinuousClock.now - idleSince <= busyPolling.promptness
-                self.idleSince = nil
-            }
-            replied = false
             framer.append(unwrapInboundIn(data))
             processCalls(context)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case ChannelEvent.inputClosed where mode == .varlink:
+        switch (event, mode) {
+        case (ChannelEvent.inputClosed, .varlink):
             // The client sent its last call and shut down its sending side: answer what
             // it sent, then close.
             inputClosed = true
             processCalls(context)
-        case ChannelEvent.inputClosed where mode == .receiving:
+        case (ChannelEvent.inputClosed, .receiving), (ChannelEvent.inputClosed, .receivingAbandoned):
             inputClosed = true
             endReceiving(failure: VarlinkConnectionClosed())
-        case is VarlinkServerStopping:
+        case (is VarlinkServerStopping, .raw):
             stopping = true
-            if mode == .raw { return }
-            if let current, current.streaming { current.task.cancel() }
+        case (is VarlinkServerStopping, _):
+            stopping = true
+            if case .running(let task, streaming: true, _) = call { task?.cancel() }
             processCalls(context)
         default:
             context.fireUserInboundEventTriggered(event)
@@ -168,13 +167,13 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         // A peer that hangs up must not leave its call running.
         endReceiving(failure: VarlinkConnectionClosed())
-        current?.task.cancel()
+        if case .running(let task, _, _) = call { task?.cancel() }
         resumeWriters()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if mode == .raw {
+        if case .raw = mode {
             context.fireErrorCaught(error)
             return
         }
@@ -185,15 +184,21 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        if mode == .varlink && busy && framer.bufferedBytes >= Self.readHoldThreshold {
+        if readsWait {
             readHeld = true
-            return
+        } else {
+            context.read()
         }
-        if mode == .receiving && receivingHeld {
-            readHeld = true
-            return
+    }
+
+    /// Whether reading must wait: a busy connection has plenty buffered, or a bounded
+    /// upgrade's consumer is behind.
+    private var readsWait: Bool {
+        switch mode {
+        case .varlink: call.isRunning && framer.bufferedBytes >= Self.readHoldThreshold
+        case .receiving(let receiving): receiving.held
+        case .receivingAbandoned, .raw: false
         }
-        context.read()
     }
 
     // MARK: Calls
@@ -204,7 +209,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         guard !processing else { return }
         processing = true
         defer { processing = false }
-        while !busy && mode == .varlink && !stopping {
+        while !call.isRunning && mode.isVarlink && !stopping {
             let message: ByteBuffer
             do {
                 guard let next = try framer.next() else { break }
@@ -221,7 +226,7 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
             guard permitted else { return refuse(call, context) }
             start(call, context)
         }
-        guard !busy, mode == .varlink else { return }
+        guard !call.isRunning, mode.isVarlink else { return }
         if unflushed {
             unflushed = false
             context.flush()
@@ -231,39 +236,6 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         } else if readHeld {
             readHeld = false
             context.read()
-        } else if replied, busyPolling != nil, framer.bufferedBytes == 0 {
-            wentIdle(context)
-        }
-    }
-
-    /// The connection answered and waits for its client: poll for the next call if
-    /// the client has been prompt and nobody else is on this loop. The poll runs as a
-    /// task, after the loop has handled the rest of what woke it.
-    private func wentIdle(_ context: ChannelHandlerContext) {
-        replied = false
-        idleSince = .now
-        guard clientIsPrompt, !pollScheduled, connectionsOnLoop.value == 1 else { return }
-        pollScheduled = true
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute { handler.value.pollForNextCall() }
-    }
-
-    private func pollForNextCall() {
-        pollScheduled = false
-        guard let busyPolling, let context, context.channel.isActive, !busy, mode == .varlink, idleSince != nil,
-            connectionsOnLoop.value == 1
-        else { return }
-        switch descriptor {
-        case .found(let descriptor):
-            busyPolling.poll(descriptor)
-        case .notYet:
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            ChannelDescriptor.find(for: context.channel) { found in
-                handler.value.descriptor = found.map(DescriptorLookup.found) ?? .unavailable
-                if found != nil { handler.value.pollForNextCall() }
-            }
-        case .unavailable:
-            return
         }
     }
 
@@ -292,36 +264,36 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func start(_ call: VarlinkIncomingCall, _ context: ChannelHandlerContext) {
-        busy = true
+    private func start(_ incoming: VarlinkIncomingCall, _ context: ChannelHandlerContext) {
+        let streaming = incoming.flags.contains(.more)
+        call = .running(task: nil, streaming: streaming, upgraded: false)
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let sink = ConnectionSink(handler: handler, eventLoop: eventLoop)
         let service = self.service
         let task = Task.immediate(executorPreference: executor) {
-            await service.handle(call, sink: sink)
+            await service.handle(incoming, sink: sink)
             if eventLoop.inEventLoop {
                 handler.value.callFinished()
             } else {
                 eventLoop.execute { handler.value.callFinished() }
             }
         }
-        // A call that finished inside `Task.immediate` has already cleared `busy`.
-        if busy { current = (task, call.flags.contains(.more)) }
+        // A call that finished inside `Task.immediate` has already cleared its state.
+        if case .running(nil, _, let upgraded) = call { call = .running(task: task, streaming: streaming, upgraded: upgraded) }
     }
 
     private func callFinished() {
-        busy = false
-        current = nil
-        dropFinalReply = false
-        if mode == .receiving {
+        call = .none
+        switch mode {
+        case .receiving, .receivingAbandoned:
             // The call ended before the client's bytes did: what follows them cannot be
             // told from them any more.
             endReceiving(failure: VarlinkConnectionClosed())
             context?.close(promise: nil)
-            return
+        case .varlink, .raw:
+            if let context { processCalls(context) }
         }
-        if let context { processCalls(context) }
     }
 
     // MARK: Writing (called by ConnectionSink, on the event loop)
@@ -329,13 +301,13 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     /// Writes one reply. Returns a future that completes when the connection can take
     /// more, or nil when it already can.
     fileprivate func writeReply(_ message: [UInt8], flushNow: Bool, isError: Bool = false) -> EventLoopFuture<Void>? {
-        if dropFinalReply && isError {
+        if call.upgraded && isError {
             // A call that failed after a bounded upgrade has no way left to say so but
             // to hang up: its client waits for raw bytes, not a varlink reply.
             context?.close(promise: nil)
             return nil
         }
-        guard mode == .varlink, !dropFinalReply, let context, context.channel.isActive else {
+        guard mode.isVarlink, !call.upgraded, let context, context.channel.isActive else {
             // Gone, or upgraded: the reply has nowhere to go. A method's return value
             // after an upgrade ends here, by design.
             return nil
@@ -345,7 +317,8 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     /// Writes bytes as they are, for a call in a bounded upgrade (no NUL, no JSON).
     fileprivate func writeRaw(_ bytes: [UInt8]) -> EventLoopFuture<Void>? {
-        guard mode != .raw, dropFinalReply, let context, context.channel.isActive else { return nil }
+        guard call.upgraded, let context, context.channel.isActive else { return nil }
+        if case .raw = mode { return nil }
         return write(bytes, flushNow: true, in: context)
     }
 
@@ -353,7 +326,6 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
         var buffer = context.channel.allocator.buffer(capacity: message.count)
         buffer.writeBytes(message)
         context.write(wrapOutboundOut(buffer), promise: nil)
-        replied = true
         if flushNow || !processing {
             // Outside the synchronous loop nobody else will flush: a stream's replies,
             // and the final reply of a call that had to wait.
@@ -386,36 +358,38 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
     /// sequence, with back-pressure (reading stops while the call is behind), and then
     /// the connection is varlink again.
     fileprivate func beginReceiving(confirming message: [UInt8], byteCount: Int) throws -> ReceivedBytes {
-        guard mode == .varlink, let context, context.channel.isActive else { throw VarlinkConnectionClosed() }
+        guard mode.isVarlink, case .running(let task, let streaming, _) = call, let context, context.channel.isActive else {
+            throw VarlinkConnectionClosed()
+        }
         var buffer = context.channel.allocator.buffer(capacity: message.count)
         buffer.writeBytes(message)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         unflushed = false
-        dropFinalReply = true
+        call = .running(task: task, streaming: streaming, upgraded: true)
         let produced = ReceivedBytes.makeSequence(
             backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
             delegate: ReceivingDelegate(handler: NIOLoopBound(self, eventLoop: context.eventLoop)))
-        mode = .receiving
-        receiving = (byteCount, produced.source)
+        mode = .receiving(Receiving(remaining: byteCount, source: produced.source))
         if let remaining = framer.takeRemaining() {
             deliverReceived(remaining)
         } else if byteCount == 0 {
             deliverReceived(context.channel.allocator.buffer(capacity: 0))
         }
-        if mode == .receiving && inputClosed { endReceiving(failure: VarlinkConnectionClosed()) }
+        if inputClosed { endReceiving(failure: VarlinkConnectionClosed()) }
         return produced.sequence
     }
 
     private func deliverReceived(_ bytes: ByteBuffer) {
-        guard let state = receiving else { return }
+        guard case .receiving(var receiving) = mode else { return }
         var bytes = bytes
-        let count = min(state.remaining, bytes.readableBytes)
-        receiving!.remaining -= count
-        if count > 0, case .stopProducing = state.source.yield(bytes.readSlice(length: count)!) { receivingHeld = true }
-        guard receiving!.remaining == 0 else { return }
-        state.source.finish()
-        receiving = nil
-        receivingHeld = false
+        let count = min(receiving.remaining, bytes.readableBytes)
+        receiving.remaining -= count
+        if count > 0, case .stopProducing = receiving.source.yield(bytes.readSlice(length: count)!) { receiving.held = true }
+        guard receiving.remaining == 0 else {
+            mode = .receiving(receiving)
+            return
+        }
+        receiving.source.finish()
         mode = .varlink
         // What follows is the client's next call; it waits until this one has finished.
         if bytes.readableBytes > 0 { framer.append(bytes) }
@@ -423,24 +397,27 @@ final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
 
     /// The call's consumer wants more.
     fileprivate func resumeReceiving() {
-        receivingHeld = false
+        guard case .receiving(var receiving) = mode else { return }
+        receiving.held = false
+        mode = .receiving(receiving)
         if readHeld, let context {
             readHeld = false
             context.read()
         }
     }
 
+    /// Ends a bounded upgrade early: its consumer sees `failure`.
     private func endReceiving(failure: any Error) {
-        guard let state = receiving else { return }
-        state.source.finish(failure)
-        receiving = nil
+        guard case .receiving(let receiving) = mode else { return }
+        receiving.source.finish(failure)
+        mode = .receivingAbandoned
     }
 
     /// Confirms an upgrade and turns the connection into a raw byte stream: handlers
     /// for the raw stream go in after this one, and the bytes that came after the
     /// upgrade call are handed to them first.
     fileprivate func upgrade(confirming message: [UInt8]) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        guard mode == .varlink, let context, context.channel.isActive else { throw VarlinkConnectionClosed() }
+        guard mode.isVarlink, let context, context.channel.isActive else { throw VarlinkConnectionClosed() }
         var buffer = context.channel.allocator.buffer(capacity: message.count)
         buffer.writeBytes(message)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)

@@ -14,7 +14,7 @@ import Glibc
 @main
 struct VarlinkCertificationCommand {
     static let usage = """
-        usage: varlink-certification [--client] [--varlink=ADDRESS] [--timeout=MS] [--busy-poll=µS]
+        usage: varlink-certification [--client] [--varlink=ADDRESS] [--timeout=MS]
 
         Serve org.varlink.certification, or run its client sequence against a server.
 
@@ -25,8 +25,6 @@ struct VarlinkCertificationCommand {
           --varlink=ADDRESS  the address to serve on, or (with --client) to connect to
           --client           run the client sequence against --varlink instead of serving
           --timeout=MS       serving: exit after this many milliseconds without a connection (0 = never)
-          --busy-poll=µS     serving: poll this many microseconds for a prompt client's next call
-                             before sleeping (default 50, 0 = never)
           -h, --help         show this text
 
         """
@@ -34,7 +32,6 @@ struct VarlinkCertificationCommand {
     var address: String?
     var client = false
     var timeout = 0
-    var busyPollMicroseconds = 50
 
     static func main() async {
         var command = VarlinkCertificationCommand()
@@ -91,12 +88,6 @@ struct VarlinkCertificationCommand {
                     throw UsageError(message: "--timeout takes milliseconds, not \"\(text)\"")
                 }
                 timeout = milliseconds
-            case "busy-poll":
-                let text = try requireValue()
-                guard let microseconds = Int(text), (0...1_000_000).contains(microseconds) else {
-                    throw UsageError(message: "--busy-poll takes microseconds from 0 to 1000000, not \"\(text)\"")
-                }
-                busyPollMicroseconds = microseconds
             case "h", "help": throw UsageError(message: "")
             default: throw UsageError(message: "unknown argument \"\(argument)\"")
             }
@@ -129,7 +120,6 @@ struct VarlinkCertificationCommand {
         }
         var configuration = VarlinkServer.Configuration()
         configuration.idleTimeout = timeout > 0 ? .milliseconds(timeout) : nil
-        configuration.busyPollingWindow = busyPollMicroseconds > 0 ? .microseconds(busyPollMicroseconds) : nil
         configuration.logger = Logger(label: "varlink-certification")
         configuration.logger.logLevel = .warning
         let service = VarlinkService(
