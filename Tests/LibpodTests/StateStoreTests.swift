@@ -95,6 +95,24 @@ let idC = "cccc" + String(repeating: "2", count: 60)
         await #expect(throws: LibpodError.runtimeStopped) { try await store.containers() }
     }
 
+    /// Listing while containers are removed: a list that read a row just before its
+    /// removal committed must not cache the config after the removal cleared it (in a
+    /// daemon under load that was memory kept for every such container, for good).
+    @Test func listingDuringRemovalsCachesNothingRemoved() async throws {
+        let scratch = ScratchDirectories()
+        defer { scratch.remove() }
+        let store = try #require(try StoreKind.sqlite.make(scratch) as? SQLiteStateStore)
+        let ids = (0..<300).map { String(format: "%064x", 0xd00d_0000 + $0) }
+        for (index, id) in ids.enumerated() { try await store.add(sampleContainer(id, "c\(index)")) }
+        let removing = Task {
+            for id in ids { try await store.remove(id: id, exitCode: 0) }
+        }
+        while try await !store.containers().isEmpty {}
+        try await removing.value
+        #expect(store.cachedConfigCount == 0)
+        await store.close()
+    }
+
     @Test(arguments: StoreKind.allCases) func namespacesScopeWhatIsSeen(kind: StoreKind) async throws {
         let scratch = ScratchDirectories()
         defer { scratch.remove() }

@@ -14,7 +14,7 @@ public final class SQLiteStateStore: StateStore {
     public let path: String
     private let pool: DatabasePool
     /// Configs never change after creation, so each is decoded once per process.
-    private let configCache = Mutex<[String: ContainerConfig]>([:])
+    private let configCache = Mutex(ConfigCache())
     private let closed = Atomic<Bool>(false)
 
     /// The paths a database was made for; opening it with others is refused, because the
@@ -204,7 +204,7 @@ public final class SQLiteStateStore: StateStore {
                 arguments: [config.id, config.name, config.namespace, config.podID, encoded])
             try Self.insertOrReplace(state, id: config.id, in: db)
         }
-        configCache.withLock { $0[config.id] = config }
+        configCache.withLock { $0.configs[config.id] = config }
     }
 
     private static func insertOrReplace(_ state: ContainerState, id: String, in db: Database) throws {
@@ -227,14 +227,34 @@ public final class SQLiteStateStore: StateStore {
         FROM containers c JOIN containerState s ON s.id = c.id
         """
 
-    /// A container from `selectColumns`' columns, starting at column `offset` of `row`.
-    private func container(from row: Row, offset: Int = 0) throws -> Container {
+    /// Decoded configs by container ID, and a count of the removals that have finished.
+    ///
+    /// A read may see the row of a container whose removal commits while it decodes (its
+    /// statement began first); caching that config would keep it after the removal has
+    /// cleared the entry, for as long as the process runs. So a read notes the count before
+    /// it begins (`removalsBefore`), and caches what it decoded only when no removal has
+    /// finished since.
+    private struct ConfigCache {
+        var configs: [String: ContainerConfig] = [:]
+        var removals: UInt64 = 0
+    }
+
+    private var removalsSoFar: UInt64 { configCache.withLock { $0.removals } }
+
+    /// How many configs are cached (the tests hold it to the containers that exist).
+    var cachedConfigCount: Int { configCache.withLock { $0.configs.count } }
+
+    /// A container from `selectColumns`' columns, starting at column `offset` of `row`,
+    /// read by a statement that began after `removalsBefore` removals had finished.
+    private func container(from row: Row, offset: Int = 0, removalsBefore: UInt64) throws -> Container {
         let id: String = row[offset]
-        var config = configCache.withLock { $0[id] }
+        var config = configCache.withLock { $0.configs[id] }
         if config == nil {
             let data: Data = row[offset + 1]
             let decoded = try JSONDecoder().decode(ContainerConfig.self, from: data)
-            configCache.withLock { $0[id] = decoded }
+            configCache.withLock { cache in
+                if cache.removals == removalsBefore { cache.configs[id] = decoded }
+            }
             config = decoded
         }
         var state = ContainerState()
@@ -252,11 +272,12 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func container(id: String) async throws(LibpodError) -> Container {
-        try read { db in
+        let removals = removalsSoFar
+        return try read { db in
             guard let row = try Row.fetchOne(db, sql: Self.selectColumns + " WHERE c.id = ?" + namespaceClause,
                 arguments: [id] + namespaceArguments)
             else { throw LibpodError.containerNotFound(id) }
-            return try container(from: row)
+            return try container(from: row, removalsBefore: removals)
         }
     }
 
@@ -279,11 +300,12 @@ public final class SQLiteStateStore: StateStore {
             JOIN containers c ON c.id = m.id JOIN containerState s ON s.id = m.id ORDER BY m.rank
             """
         let upper = ContainerNaming.isIDPrefix(idOrName) ? idOrName + "g" : idOrName
+        let removals = removalsSoFar
         return try read { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [idOrName, upper] + namespaceArguments)
             guard let first = rows.first else { throw LibpodError.containerNotFound(idOrName) }
             let rank: Int = first["rank"]
-            if rank < 2 || rows.count == 1 { return try container(from: first, offset: 1) }
+            if rank < 2 || rows.count == 1 { return try container(from: first, offset: 1, removalsBefore: removals) }
             throw LibpodError.ambiguousContainerID(prefix: idOrName, matches: rows.map { $0["id"] as String })
         }
     }
@@ -313,11 +335,12 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func containers() async throws(LibpodError) -> [Container] {
-        try read { db in
+        let removals = removalsSoFar
+        return try read { db in
             let rows = try Row.fetchCursor(db, sql: Self.selectColumns + " WHERE 1" + namespaceClause + " ORDER BY c.rowid",
                 arguments: namespaceArguments)
             var result: [Container] = []
-            while let row = try rows.next() { result.append(try container(from: row)) }
+            while let row = try rows.next() { result.append(try container(from: row, removalsBefore: removals)) }
             return result
         }
     }
@@ -347,7 +370,10 @@ public final class SQLiteStateStore: StateStore {
                     sql: "INSERT OR REPLACE INTO removedExitCodes VALUES (?, ?, ?)", arguments: [id, exitCode, now])
             }
         }
-        configCache.withLock { $0[id] = nil }
+        configCache.withLock { cache in
+            cache.configs[id] = nil
+            cache.removals += 1
+        }
     }
 
     public func exitCode(ofRemoved id: String) async throws(LibpodError) -> Int32? {
@@ -507,8 +533,9 @@ public final class SQLiteStateStore: StateStore {
                 """)
         }
         // Refresh concerns every namespace, so every container comes back.
+        let removals = removalsSoFar
         return try read { db in
-            try Row.fetchAll(db, sql: Self.selectColumns + " ORDER BY c.rowid").map { try container(from: $0) }
+            try Row.fetchAll(db, sql: Self.selectColumns + " ORDER BY c.rowid").map { try container(from: $0, removalsBefore: removals) }
         }
     }
 
