@@ -121,9 +121,11 @@ struct PodlinkDaemon: AsyncParsableCommand {
         defer { signals.cancel() }
 
         // Exited containers are cleaned up (--rm ones removed, restart policies applied)
-        // even when nobody asks, and due healthchecks run.
+        // even when nobody asks, the heap's free pages go back to the kernel, and due
+        // healthchecks run.
         let reaper = Task {
             var lastSweep = ContinuousClock.now
+            var freeMemory = FreeMemoryRelease(every: .seconds(30))
             while !Task.isCancelled {
                 await runtime.reapExitedContainers()
                 // Files sent for a call that never came (the client went away).
@@ -131,6 +133,7 @@ struct PodlinkDaemon: AsyncParsableCommand {
                     runtime.transfers.sweep()
                     lastSweep = .now
                 }
+                freeMemory.releaseIfDue()
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
