@@ -16,9 +16,7 @@ struct VarlinkServerStopping: Sendable {}
 /// executor, so a call that does not wait for anything is read, handled and answered
 /// within one read event, without a hand-off to another thread. Replies are written as
 /// they come and flushed when no further call is waiting in the buffer, which batches
-/// the replies of pipelined calls into one write. When the connection is idle again and
-/// its client has been calling promptly, the loop may poll for the next call for a
-/// moment before it sleeps (see `BusyPolling`).
+/// the replies of pipelined calls into one write.
 ///
 /// All state is touched on the event loop only.
 final class VarlinkServerConnectionHandler: ChannelDuplexHandler {
